@@ -14,7 +14,8 @@ Result<Json> ParseJsonObject(std::string_view text) {
   if (parsed.is_discarded()) {
     // Re-parse with exceptions only on the error path to obtain the position.
     try {
-      (void)Json::parse(text);
+      Json ignored = Json::parse(text);
+      (void)ignored;
     } catch (const Json::parse_error& error) {
       return InvalidArgument("malformed JSON at byte " + std::to_string(error.byte) + ": " +
                              std::string(error.what()).substr(std::string(error.what()).find(':') + 2));

@@ -29,8 +29,9 @@ class Connection {
   virtual Result<Rows> Query(std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
   // Runs several ';'-separated statements without parameters (migrations).
   virtual Status ExecuteScript(std::string_view sql) = 0;
-  // A write transaction. SQLite takes the write lock up front (BEGIN
-  // IMMEDIATE) so concurrent writers queue instead of failing to upgrade.
+  // A write transaction. Write transactions are serialized on both
+  // backends (SQLite: BEGIN IMMEDIATE; PostgreSQL: one advisory lock), so
+  // read-then-write logic inside one is race-free.
   virtual Status Begin() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
