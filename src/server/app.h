@@ -1,0 +1,54 @@
+#pragma once
+// App: the long-lived objects of one Kiln process, built in one place and
+// wired together: clock, ids, metadata store (migrated), artifact store,
+// tracking store, model registry, token store and the router. Both the
+// server and the CLI's local mode use it, so the two front doors call the
+// same module functions.
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "server/api.h"
+#include "server/router.h"
+
+namespace kiln::server {
+
+struct AppOptions {
+  std::string data_dir = "./kiln-data";
+  std::string store_uri;  // empty: SQLite file in data_dir
+  bool durable_commits = true;
+  int pool_size = 8;
+};
+
+class App {
+ public:
+  // Opens (creating if needed) the data directory and store, applies
+  // migrations, and registers every route.
+  static Result<std::unique_ptr<App>> Open(const AppOptions& options);
+  ~App();
+
+  const Router& router() const { return router_; }
+  const ApiServices& services() const { return services_; }
+  storage::Database& database() { return *database_; }
+  TokenStore& tokens() { return *tokens_; }
+  const AppOptions& options() const { return options_; }
+  // Where streamed request bodies land (same filesystem as the artifacts).
+  std::string temp_dir() const;
+
+ private:
+  explicit App(AppOptions options);
+
+  AppOptions options_;
+  IdGenerator ids_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<storage::ArtifactStore> artifacts_;
+  std::unique_ptr<tracking::TrackingStore> tracking_;
+  std::unique_ptr<tracking::ModelRegistry> registry_;
+  std::unique_ptr<TokenStore> tokens_;
+  ApiServices services_;
+  Router router_;
+};
+
+}  // namespace kiln::server
