@@ -4,6 +4,7 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all bootstrap build test demo bench clean format
 

@@ -35,6 +35,8 @@ class BaselineStore {
   BaselineStore(const std::string& path, bool full_sync, const std::string& migrations_dir);
 
   void Begin() { db_.Exec("BEGIN IMMEDIATE"); }
+  // Gathers planner statistics (the server does not; reported separately).
+  void Analyze() { db_.Exec("ANALYZE"); }
   void Commit() { db_.Exec("COMMIT"); }
 
   // Each writes what the matching request writes; REQUIRES: inside Begin/Commit.

@@ -114,7 +114,7 @@ def build_rows(results):
                 vs_base=vs_rate(base["operation"]["mean_ms"], r["request"]["mean_ms"]) if base else "—")
 
         r = find(results, b, "search-runs-go")
-        base = find(results, read_base, "search-runs-go")
+        base = find(results, read_base, "search-runs-go", variant="plain")
         if r:
             go, py = ANCHORS["SearchRuns"]
             mean = r["request"]["mean_ms"]
@@ -131,7 +131,8 @@ def build_rows(results):
         seed = find(results, b, "seed-runs")
         for max_results in (100, 1000):
             r = find(results, b, "search-runs", max_results=max_results)
-            base = find(results, read_base, "search-runs", max_results=max_results)
+            base = find(results, read_base, "search-runs", max_results=max_results, variant="plain")
+            analyzed = find(results, read_base, "search-runs", max_results=max_results, variant="analyzed")
             if r:
                 go, _ = ANCHORS["SearchRuns"]
                 p50 = r["request"]["p50_ms"]
@@ -142,6 +143,7 @@ def build_rows(results):
                     target="p50 < 100 ms" if max_results == 100 else "—",
                     met=(p50 < 100) if max_results == 100 else None,
                     base=f"p50 {fmt_ms(base['operation']['p50_ms'])} (query alone {fmt_ms(base['query_only']['p50_ms'])})"
+                    + (f"; after ANALYZE p50 {fmt_ms(analyzed['operation']['p50_ms'])}" if analyzed else "")
                     if base else "—",
                     vs_base=vs_rate(base["operation"]["p50_ms"], p50) if base else "—")
 

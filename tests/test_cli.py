@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import kiln
+from server_harness import run_kiln
 
 API = "/api/2.0/mlflow"
 
@@ -44,26 +44,26 @@ def test_projects_and_runs(server, mode):
     experiment_id, run_ids = seed(server)
     target = targets(server)[mode]
 
-    listed = json.loads(kiln("projects", "list", "--json", *target).stdout)
+    listed = json.loads(run_kiln("projects", "list", "--json", *target).stdout)
     assert {p["name"] for p in listed["projects"]} >= {"Default", "cli-demo"}
-    table = kiln("projects", "list", *target).stdout
+    table = run_kiln("projects", "list", *target).stdout
     assert "cli-demo" in table and table.splitlines()[0].startswith("ID")
 
-    runs = json.loads(kiln("runs", "list", "--project", "cli-demo", "--json",
+    runs = json.loads(run_kiln("runs", "list", "--project", "cli-demo", "--json",
                            "--order-by", "metrics.auc DESC", *target).stdout)
     assert [r["info"]["run_id"] for r in runs["runs"]] == [run_ids[1], run_ids[0]]
-    filtered = json.loads(kiln("runs", "list", "--project", "cli-demo", "--json",
+    filtered = json.loads(run_kiln("runs", "list", "--project", "cli-demo", "--json",
                                "--filter", "params.depth = '3'", *target).stdout)
     assert [r["info"]["run_id"] for r in filtered["runs"]] == [run_ids[0]]
 
-    shown = kiln("runs", "show", run_ids[0], *target).stdout
+    shown = run_kiln("runs", "show", run_ids[0], *target).stdout
     assert "depth-3" in shown and "auc" in shown and "0.81" in shown
 
-    compared = kiln("runs", "compare", *run_ids, *target).stdout
+    compared = run_kiln("runs", "compare", *run_ids, *target).stdout
     lines = {line.split()[1] if line.startswith("*") else line.split()[0]: line for line in compared.splitlines()}
     assert lines["params.depth"].startswith("*")  # differs
     assert not lines["params.lr"].startswith("*")  # same in both
-    as_json = json.loads(kiln("runs", "compare", *run_ids, "--json", *target).stdout)
+    as_json = json.loads(run_kiln("runs", "compare", *run_ids, "--json", *target).stdout)
     rows = {row["key"]: row for row in as_json["rows"]}
     assert rows["metrics.auc"]["values"] == ["0.81", "0.87"] and rows["metrics.auc"]["differs"]
 
@@ -72,32 +72,32 @@ def test_projects_and_runs(server, mode):
 def test_models_and_aliases(server, mode):
     seed(server)
     target = targets(server)[mode]
-    kiln("models", "alias", "set", "clf", "champion", "1", *target)
-    models = json.loads(kiln("models", "list", "--json", *target).stdout)
+    run_kiln("models", "alias", "set", "clf", "champion", "1", *target)
+    models = json.loads(run_kiln("models", "list", "--json", *target).stdout)
     assert [m["name"] for m in models["registered_models"]] == ["clf"]
-    shown = json.loads(kiln("models", "show", "clf", "--json", *target).stdout)
+    shown = json.loads(run_kiln("models", "show", "clf", "--json", *target).stdout)
     assert shown["registered_model"]["aliases"] == [{"alias": "champion", "version": "1"}]
     assert [v["version"] for v in shown["model_versions"]] == ["1"]
-    assert "champion" in kiln("models", "show", "clf", *target).stdout
-    kiln("models", "alias", "delete", "clf", "champion", *target)
-    shown = json.loads(kiln("models", "show", "clf", "--json", *target).stdout)
+    assert "champion" in run_kiln("models", "show", "clf", *target).stdout
+    run_kiln("models", "alias", "delete", "clf", "champion", *target)
+    shown = json.loads(run_kiln("models", "show", "clf", "--json", *target).stdout)
     assert shown["registered_model"].get("aliases", []) == []
 
 
 def test_cli_errors_are_clear(server):
     target = ["--server", server.url]
-    result = kiln("runs", "show", "0" * 32, *target, check=False)
+    result = run_kiln("runs", "show", "0" * 32, *target, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("kiln: error: Run with id=" + "0" * 32 + " not found")
-    result = kiln("runs", "list", "--project", "nope", *target, check=False)
+    result = run_kiln("runs", "list", "--project", "nope", *target, check=False)
     assert result.returncode == 1 and "no project named 'nope'" in result.stderr
-    result = kiln("models", "alias", "set", "missing-model", "champion", "1", *target, check=False)
+    result = run_kiln("models", "alias", "set", "missing-model", "champion", "1", *target, check=False)
     assert result.returncode == 1 and "missing-model" in result.stderr
-    result = kiln("runs", "list", "--project", "Default", "--filter", "metrics.auc >", *target, check=False)
+    result = run_kiln("runs", "list", "--project", "Default", "--filter", "metrics.auc >", *target, check=False)
     assert result.returncode == 1 and "position" in result.stderr
-    result = kiln("projects", "list", "--server", "http://127.0.0.1:1", check=False)
+    result = run_kiln("projects", "list", "--server", "http://127.0.0.1:1", check=False)
     assert result.returncode == 1 and "cannot reach the Kiln server at 127.0.0.1:1" in result.stderr
-    result = kiln("tokens", "create", "--role", "superuser", "--server", server.url, check=False)
+    result = run_kiln("tokens", "create", "--role", "superuser", "--server", server.url, check=False)
     assert result.returncode == 1 and "unknown role 'superuser'" in result.stderr
-    result = kiln("runs", "frobnicate", check=False)
+    result = run_kiln("runs", "frobnicate", check=False)
     assert result.returncode == 2

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from conftest import KilnServer, kiln
+from server_harness import KilnServer, run_kiln
 
 API = "/api/2.0/mlflow"
 
@@ -178,9 +178,9 @@ def test_newer_schema_is_refused_with_a_clear_message(tmp_path, backend):
 def test_bearer_tokens_and_roles(tmp_path, store_uri):
     data_dir = str(tmp_path / "data")
     target = ["--data-dir", data_dir] + (["--store", store_uri] if store_uri else [])
-    reader = kiln("tokens", "create", "--role", "reader", *target).stdout.strip()
-    writer = kiln("tokens", "create", "--role", "writer", *target).stdout.strip()
-    admin = kiln("tokens", "create", "--role", "admin", *target).stdout.strip()
+    reader = run_kiln("tokens", "create", "--role", "reader", *target).stdout.strip()
+    writer = run_kiln("tokens", "create", "--role", "writer", *target).stdout.strip()
+    admin = run_kiln("tokens", "create", "--role", "admin", *target).stdout.strip()
     instance = KilnServer(data_dir, store=store_uri, extra_args=["--auth", "on"])
     try:
         status, body = instance.request("GET", API + "/experiments/search")

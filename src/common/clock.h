@@ -41,7 +41,8 @@ class IdGenerator {
   explicit IdGenerator(uint64_t seed);
   IdGenerator();  // seeded from std::random_device
   std::string NewId();
-  // Random bytes as hex (for tokens); length in bytes.
+  // Random bytes as hex; length in bytes. Not cryptographically secure:
+  // secrets (tokens) use OpenSSL RAND_bytes instead.
   std::string RandomHex(size_t bytes);
 
  private:

@@ -93,7 +93,7 @@ Result<Json> SearchExperiments(TrackingStore& store, const Json& m, const HttpRe
   KILN_ASSIGN_OR_RETURN(request.filter, OptionalString(m, "filter"));
   KILN_ASSIGN_OR_RETURN(request.view, ViewTypeField(m, "view_type"));
   KILN_ASSIGN_OR_RETURN(std::optional<int64_t> max_results, f.OptionalInt64("max_results"));
-  request.max_results = max_results.value_or(tracking::kDefaultSearchMaxResults);
+  request.max_results = max_results.value_or(tracking::kExperimentSearchDefaultMaxResults);
   KILN_ASSIGN_OR_RETURN(request.order_by, ParseStringList(m, "order_by"));
   KILN_ASSIGN_OR_RETURN(request.page_token, OptionalString(m, "page_token"));
   KILN_ASSIGN_OR_RETURN(tracking::ExperimentPage page, store.SearchExperiments(request));
@@ -249,7 +249,7 @@ Result<Json> SearchRuns(TrackingStore& store, const Json& m, const HttpRequest&)
   KILN_ASSIGN_OR_RETURN(request.filter, OptionalString(m, "filter"));
   KILN_ASSIGN_OR_RETURN(request.view, ViewTypeField(m, "run_view_type"));
   KILN_ASSIGN_OR_RETURN(std::optional<int64_t> max_results, f.OptionalInt64("max_results"));
-  request.max_results = max_results.value_or(tracking::kDefaultSearchMaxResults);
+  request.max_results = max_results.value_or(tracking::kRunSearchDefaultMaxResults);
   KILN_ASSIGN_OR_RETURN(request.order_by, ParseStringList(m, "order_by"));
   KILN_ASSIGN_OR_RETURN(request.page_token, OptionalString(m, "page_token"));
   KILN_ASSIGN_OR_RETURN(tracking::RunPage page, store.SearchRuns(request));

@@ -156,6 +156,10 @@ Status TrackingStore::LogBatch(std::string_view run_id, const std::vector<Metric
                            "]. Please ensure the request contains only one param value per param key.");
   }
 
+  // Keys in a fixed order, so concurrent batches lock rows in the same order.
+  std::sort(unique_params.begin(), unique_params.end(),
+            [](const Param& a, const Param& b) { return a.key < b.key; });
+
   return database_.InTransaction([&](storage::Connection& connection) -> Status {
     KILN_RETURN_IF_ERROR(LoadActiveRun(connection, run_id).status());
     KILN_RETURN_IF_ERROR(WriteParams(connection, run_id, unique_params));

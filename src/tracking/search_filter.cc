@@ -51,10 +51,8 @@ constexpr AttributeSpec kExperimentAttributes[] = {
 constexpr AttributeSpec kRegisteredModelAttributes[] = {
     {"name", "name", AttributeType::kString, true, true, false, false},
     {"timestamp", "last_updated_timestamp", AttributeType::kInteger, false, true, false, false},
-    {"last_updated_timestamp", "last_updated_timestamp", AttributeType::kInteger, false, true,
-     false, false},
-    {"creation_timestamp", "creation_timestamp", AttributeType::kInteger, false, true, false,
-     false},
+    {"last_updated_timestamp", "last_updated_timestamp", AttributeType::kInteger, false, true, false, false},
+    {"creation_timestamp", "creation_timestamp", AttributeType::kInteger, false, true, false, false},
 };
 
 constexpr AttributeSpec kModelVersionAttributes[] = {
@@ -62,18 +60,20 @@ constexpr AttributeSpec kModelVersionAttributes[] = {
     {"version_number", "version_number", AttributeType::kInteger, true, true, false, false},
     {"run_id", "run_id", AttributeType::kString, true, false, true, false},
     {"source_path", "source_path", AttributeType::kString, true, false, false, false},
-    {"creation_timestamp", "creation_timestamp", AttributeType::kInteger, false, true, false,
-     false},
-    {"last_updated_timestamp", "last_updated_timestamp", AttributeType::kInteger, false, true,
-     false, false},
+    {"creation_timestamp", "creation_timestamp", AttributeType::kInteger, false, true, false, false},
+    {"last_updated_timestamp", "last_updated_timestamp", AttributeType::kInteger, false, true, false, false},
 };
 
 std::span<const AttributeSpec> AttributesOf(SearchEntity entity) {
   switch (entity) {
-    case SearchEntity::kRuns: return kRunAttributes;
-    case SearchEntity::kExperiments: return kExperimentAttributes;
-    case SearchEntity::kRegisteredModels: return kRegisteredModelAttributes;
-    case SearchEntity::kModelVersions: return kModelVersionAttributes;
+    case SearchEntity::kRuns:
+      return kRunAttributes;
+    case SearchEntity::kExperiments:
+      return kExperimentAttributes;
+    case SearchEntity::kRegisteredModels:
+      return kRegisteredModelAttributes;
+    case SearchEntity::kModelVersions:
+      return kModelVersionAttributes;
   }
   return {};
 }
@@ -119,8 +119,10 @@ std::string_view IdentifierHint(SearchEntity entity) {
   switch (entity) {
     case SearchEntity::kRuns:
       return "metrics.<key>, params.<key>, tags.<key>, attributes.<name> or datasets.<name>";
-    case SearchEntity::kExperiments: return "name, creation_time, last_update_time or tags.<key>";
-    case SearchEntity::kRegisteredModels: return "name or tags.<key>";
+    case SearchEntity::kExperiments:
+      return "name, creation_time, last_update_time or tags.<key>";
+    case SearchEntity::kRegisteredModels:
+      return "name or tags.<key>";
     case SearchEntity::kModelVersions:
       return "name, version_number, run_id, source_path or tags.<key>";
   }
@@ -133,11 +135,11 @@ constexpr std::array<std::string_view, 3> kDatasetKeys = {"name", "digest", "con
 // Comparator sets.
 
 using Comparators = std::initializer_list<Comparator>;
-constexpr Comparators kNumericComparators = {
-    Comparator::kEqual,     Comparator::kNotEqual, Comparator::kLess,
-    Comparator::kLessEqual, Comparator::kGreater,  Comparator::kGreaterEqual};
-constexpr Comparators kStringComparators = {Comparator::kEqual, Comparator::kNotEqual,
-                                            Comparator::kLike, Comparator::kILike};
+constexpr Comparators kNumericComparators = {Comparator::kEqual,   Comparator::kNotEqual,
+                                             Comparator::kLess,    Comparator::kLessEqual,
+                                             Comparator::kGreater, Comparator::kGreaterEqual};
+constexpr Comparators kStringComparators = {Comparator::kEqual, Comparator::kNotEqual, Comparator::kLike,
+                                            Comparator::kILike};
 
 // "=, !=, LIKE or ILIKE"
 std::string JoinComparators(const std::vector<Comparator>& comparators) {
@@ -157,8 +159,7 @@ bool Contains(std::initializer_list<Comparator> comparators, Comparator wanted) 
 }
 
 bool IsWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
 
 // ---------------------------------------------------------------------------
@@ -182,18 +183,15 @@ class Parser {
 
  private:
   Status Error(size_t position, std::string_view detail) const {
-    return InvalidArgument("Invalid " + std::string(what_) + " '" + std::string(text_) +
-                           "' at position " + std::to_string(position) + ": " +
-                           std::string(detail));
+    return InvalidArgument("Invalid " + std::string(what_) + " '" + std::string(text_) + "' at position " +
+                           std::to_string(position) + ": " + std::string(detail));
   }
 
   void SkipSpace() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
   }
   bool AtEnd() const { return pos_ >= text_.size(); }
-  char Peek(size_t ahead = 0) const {
-    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
-  }
+  char Peek(size_t ahead = 0) const { return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0'; }
   // True if the case-insensitive keyword starts at the cursor as a whole word.
   bool LooksAtKeyword(std::string_view keyword) const;
   bool ConsumeKeyword(std::string_view keyword);
@@ -208,8 +206,8 @@ class Parser {
 
   // Resolves the identifier's kind and key, for filters or for ordering.
   Result<FilterTerm> Resolve(const RawIdentifier& identifier, bool for_order_by);
-  Status CheckComparison(const FilterTerm& term, const AttributeSpec* attribute,
-                         size_t comparator_position, size_t value_position);
+  Status CheckComparison(const FilterTerm& term, const AttributeSpec* attribute, size_t comparator_position,
+                         size_t value_position);
 
   std::string_view text_;
   std::string_view what_;
@@ -266,9 +264,8 @@ Result<FilterTerm> Parser::ParseTerm() {
   KILN_ASSIGN_OR_RETURN(FilterTerm term, Resolve(identifier, /*for_order_by=*/false));
   term.comparator = comparator;
   term.value = std::move(value);
-  const AttributeSpec* attribute = term.kind == FilterKind::kAttribute
-                                       ? FindAttribute(entity_, identifier.key)
-                                       : nullptr;
+  const AttributeSpec* attribute =
+      term.kind == FilterKind::kAttribute ? FindAttribute(entity_, identifier.key) : nullptr;
   KILN_RETURN_IF_ERROR(CheckComparison(term, attribute, comparator_position, value_position));
   return term;
 }
@@ -338,8 +335,7 @@ Result<Comparator> Parser::ParseComparator(std::string_view after) {
     return true;
   };
   if (symbol("==") || symbol("<>")) {
-    return Error(start, "unsupported comparator '" + std::string(text_.substr(start, 2)) +
-                            "'; use = or !=");
+    return Error(start, "unsupported comparator '" + std::string(text_.substr(start, 2)) + "'; use = or !=");
   }
   if (symbol("!=")) return Comparator::kNotEqual;
   if (symbol("<=")) return Comparator::kLessEqual;
@@ -362,8 +358,10 @@ Result<Comparator> Parser::ParseComparator(std::string_view after) {
     if (ConsumeKeyword("NULL")) return negated ? Comparator::kIsNotNull : Comparator::kIsNull;
     return Error(pos_, negated ? "expected NULL after IS NOT" : "expected NULL or NOT NULL after IS");
   }
-  return Error(start, "expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN or NOT IN) "
-                      "after '" + std::string(after) + "'");
+  return Error(start,
+               "expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN or NOT IN) "
+               "after '" +
+                   std::string(after) + "'");
 }
 
 Result<FilterValue> Parser::ParseValue(Comparator comparator) {
@@ -476,26 +474,24 @@ Result<FilterTerm> Parser::Resolve(const RawIdentifier& identifier, bool for_ord
   if (identifier.prefix) {
     std::optional<FilterKind> kind = KindOfPrefix(entity_, *identifier.prefix);
     if (!kind) {
-      return Error(identifier.start, "unknown entity type '" + *identifier.prefix +
-                                         "'; expected " + std::string(PrefixNames(entity_)));
+      return Error(identifier.start, "unknown entity type '" + *identifier.prefix + "'; expected " +
+                                         std::string(PrefixNames(entity_)));
     }
     term.kind = *kind;
   }
   if (for_order_by && term.kind != FilterKind::kAttribute &&
       (entity_ != SearchEntity::kRuns || term.kind == FilterKind::kDataset)) {
-    return Error(identifier.start, "cannot order by '" + *identifier.prefix +
-                                       ".'; expected " +
-                                       (entity_ == SearchEntity::kRuns
-                                            ? "metrics.<key>, params.<key>, tags.<key> or "
-                                              "an attribute (" +
-                                                  AttributeNames(entity_, true) + ")"
-                                            : "one of " + AttributeNames(entity_, true)));
+    return Error(identifier.start,
+                 "cannot order by '" + *identifier.prefix + ".'; expected " +
+                     (entity_ == SearchEntity::kRuns ? "metrics.<key>, params.<key>, tags.<key> or "
+                                                       "an attribute (" +
+                                                           AttributeNames(entity_, true) + ")"
+                                                     : "one of " + AttributeNames(entity_, true)));
   }
   if (term.kind == FilterKind::kAttribute) {
     const AttributeSpec* spec = FindAttribute(entity_, identifier.key);
     if (spec == nullptr || !(for_order_by ? spec->orderable : spec->filterable)) {
-      return Error(identifier.key_start, "unknown attribute '" + identifier.key +
-                                             "'; expected one of " +
+      return Error(identifier.key_start, "unknown attribute '" + identifier.key + "'; expected one of " +
                                              AttributeNames(entity_, for_order_by));
     }
     term.key = std::string(spec->canonical);
@@ -524,8 +520,12 @@ Status Parser::CheckComparison(const FilterTerm& term, const AttributeSpec* attr
       numeric = true;
       allowed = kNumericComparators;
       break;
-    case FilterKind::kParam: subject = "param '" + term.key + "'"; break;
-    case FilterKind::kTag: subject = "tag '" + term.key + "'"; break;
+    case FilterKind::kParam:
+      subject = "param '" + term.key + "'";
+      break;
+    case FilterKind::kTag:
+      subject = "tag '" + term.key + "'";
+      break;
     case FilterKind::kDataset:
       subject = "dataset " + term.key;
       allows_in = allows_not_in = true;
@@ -553,12 +553,11 @@ Status Parser::CheckComparison(const FilterTerm& term, const AttributeSpec* attr
   if (value.type == FilterValue::Type::kList) return Status::Ok();
   if (numeric) {
     if (value.type != FilterValue::Type::kNumber) {
-      return Error(value_position, "expected a number to compare " + subject + " with, got '" +
-                                       value.text + "'");
+      return Error(value_position,
+                   "expected a number to compare " + subject + " with, got '" + value.text + "'");
     }
     if (integer_only && !value.integer) {
-      return Error(value_position, "expected an integer to compare " + subject + " with, got " +
-                                       value.text);
+      return Error(value_position, "expected an integer to compare " + subject + " with, got " + value.text);
     }
     return Status::Ok();
   }
@@ -598,18 +597,30 @@ Result<OrderTerm> Parser::ParseOrderClause() {
 
 std::string_view ComparatorText(Comparator comparator) {
   switch (comparator) {
-    case Comparator::kEqual: return "=";
-    case Comparator::kNotEqual: return "!=";
-    case Comparator::kLess: return "<";
-    case Comparator::kLessEqual: return "<=";
-    case Comparator::kGreater: return ">";
-    case Comparator::kGreaterEqual: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "ILIKE";
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
-    case Comparator::kIsNull: return "IS NULL";
-    case Comparator::kIsNotNull: return "IS NOT NULL";
+    case Comparator::kEqual:
+      return "=";
+    case Comparator::kNotEqual:
+      return "!=";
+    case Comparator::kLess:
+      return "<";
+    case Comparator::kLessEqual:
+      return "<=";
+    case Comparator::kGreater:
+      return ">";
+    case Comparator::kGreaterEqual:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kIsNull:
+      return "IS NULL";
+    case Comparator::kIsNotNull:
+      return "IS NOT NULL";
   }
   return "?";
 }

@@ -42,12 +42,10 @@ TEST(SearchFilterTest, EveryNumericComparatorOnAMetric) {
     std::string_view text;
     Comparator comparator;
   };
-  for (const Case& c : {Case{"metrics.acc = 1", Comparator::kEqual},
-                        Case{"metrics.acc != 1", Comparator::kNotEqual},
-                        Case{"metrics.acc < 1", Comparator::kLess},
-                        Case{"metrics.acc <= 1", Comparator::kLessEqual},
-                        Case{"metrics.acc > 1", Comparator::kGreater},
-                        Case{"metrics.acc >= 1", Comparator::kGreaterEqual}}) {
+  for (const Case& c :
+       {Case{"metrics.acc = 1", Comparator::kEqual}, Case{"metrics.acc != 1", Comparator::kNotEqual},
+        Case{"metrics.acc < 1", Comparator::kLess}, Case{"metrics.acc <= 1", Comparator::kLessEqual},
+        Case{"metrics.acc > 1", Comparator::kGreater}, Case{"metrics.acc >= 1", Comparator::kGreaterEqual}}) {
     FilterTerm term = ParseOne(c.text);
     EXPECT_EQ(term.kind, FilterKind::kMetric) << c.text;
     EXPECT_EQ(term.key, "acc");
@@ -133,8 +131,7 @@ TEST(SearchFilterTest, TermsJoinWithAndInAnyCase) {
 
 TEST(SearchFilterTest, OtherEntitiesTakeBareAttributesAndTags) {
   EXPECT_EQ(ParseOne("name LIKE 'fraud%'", SearchEntity::kExperiments).key, "name");
-  EXPECT_EQ(ParseOne("attributes.creation_time > 5", SearchEntity::kExperiments).key,
-            "creation_time");
+  EXPECT_EQ(ParseOne("attributes.creation_time > 5", SearchEntity::kExperiments).key, "creation_time");
   EXPECT_EQ(ParseOne("tags.owner = 'x'", SearchEntity::kRegisteredModels).kind, FilterKind::kTag);
   EXPECT_EQ(ParseOne("source_path = 's3://x'", SearchEntity::kModelVersions).key, "source_path");
 }

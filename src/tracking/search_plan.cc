@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/base64.h"
 #include "tracking/search_filter.h"
@@ -17,16 +17,32 @@ using storage::SqlValue;
 constexpr std::string_view kPromptTagKey = "mlflow.prompt.is_prompt";
 constexpr std::string_view kDatasetContextTagKey = "mlflow.data.context";
 
-// The pieces of one SELECT, with each piece's parameters in textual order.
+// One SELECT of experiments or registry entries: conditions and order keys,
+// with the conditions' parameters in textual order.
 struct QueryParts {
   std::string select;  // "SELECT ... FROM ..."
-  std::string joins;
-  std::vector<SqlValue> join_params;
   std::vector<std::string> conditions;
   std::vector<SqlValue> condition_params;
   std::vector<std::string> order;
-  int aliases = 0;  // joined tables so far, to name each one uniquely
 };
+
+void Append(std::vector<SqlValue>& to, const std::vector<SqlValue>& values) {
+  to.insert(to.end(), values.begin(), values.end());
+}
+
+// "a, b, c" (separator ", ") or "a AND b AND c".
+std::string Joined(const std::vector<std::string>& items, std::string_view separator) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : std::string(separator)) + item;
+  return text;
+}
+
+SearchQuery WithPage(std::string sql, std::vector<SqlValue> params, int64_t page_size, int64_t offset) {
+  SearchQuery query{std::move(sql) + " LIMIT ? OFFSET ?", std::move(params), offset, page_size};
+  query.params.emplace_back(page_size + 1);
+  query.params.emplace_back(offset);
+  return query;
+}
 
 SqlValue ValueFor(const FilterValue& value, bool as_double) {
   if (value.type == FilterValue::Type::kString) return value.text;
@@ -54,8 +70,10 @@ std::string Compare(std::string_view column, const FilterTerm& term, bool as_dou
     case Comparator::kILike:
       params.push_back(ValueFor(term.value, as_double));
       return "LOWER(" + col + ") LIKE LOWER(?) ESCAPE '\\'";
-    case Comparator::kIsNull: return col + " IS NULL";
-    case Comparator::kIsNotNull: return col + " IS NOT NULL";
+    case Comparator::kIsNull:
+      return col + " IS NULL";
+    case Comparator::kIsNotNull:
+      return col + " IS NOT NULL";
     default:
       params.push_back(ValueFor(term.value, as_double));
       return col + " " + std::string(ComparatorText(term.comparator)) + " ?";
@@ -81,21 +99,21 @@ struct Limits {
 constexpr Limits kRunLimits{kRunSearchDefaultMaxResults, kRunSearchMaxResults,
                             "Invalid value for request parameter max_results. ",
                             "Invalid value for request parameter max_results. ", true};
-constexpr Limits kExperimentLimits{kExperimentSearchDefaultMaxResults,
-                                   kExperimentSearchMaxResults, "Invalid value for max_results. ",
-                                   "Invalid value for max_results. ", false};
-constexpr Limits kRegisteredModelLimits{
-    kRegisteredModelSearchDefaultMaxResults, kRegisteredModelSearchMaxResults,
-    "Invalid value for max_results. ", "Invalid value for request parameter max_results. ", true};
-constexpr Limits kModelVersionLimits{
-    kModelVersionSearchDefaultMaxResults, kModelVersionSearchMaxResults,
-    "Invalid value for max_results. ", "Invalid value for request parameter max_results. ", true};
+constexpr Limits kExperimentLimits{kExperimentSearchDefaultMaxResults, kExperimentSearchMaxResults,
+                                   "Invalid value for max_results. ", "Invalid value for max_results. ",
+                                   false};
+constexpr Limits kRegisteredModelLimits{kRegisteredModelSearchDefaultMaxResults,
+                                        kRegisteredModelSearchMaxResults, "Invalid value for max_results. ",
+                                        "Invalid value for request parameter max_results. ", true};
+constexpr Limits kModelVersionLimits{kModelVersionSearchDefaultMaxResults, kModelVersionSearchMaxResults,
+                                     "Invalid value for max_results. ",
+                                     "Invalid value for request parameter max_results. ", true};
 
 Result<int64_t> PageSize(int64_t max_results, const Limits& limits) {
   if (max_results == 0) return limits.default_max;
   if (max_results < 0) {
-    return InvalidArgument(std::string(limits.too_small) +
-                           "It must be a positive integer, but got " + std::to_string(max_results));
+    return InvalidArgument(std::string(limits.too_small) + "It must be a positive integer, but got " +
+                           std::to_string(max_results));
   }
   if (max_results > limits.max) {
     return InvalidArgument(std::string(limits.too_large) + "It must be at most " +
@@ -107,23 +125,10 @@ Result<int64_t> PageSize(int64_t max_results, const Limits& limits) {
 
 // Assembles the SQL and its parameters, adding LIMIT page_size+1 OFFSET offset.
 SearchQuery Finish(QueryParts parts, int64_t page_size, int64_t offset) {
-  SearchQuery query;
-  query.sql = parts.select;
-  if (!parts.joins.empty()) query.sql += parts.joins;
-  for (size_t i = 0; i < parts.conditions.size(); ++i) {
-    query.sql += (i == 0 ? " WHERE " : " AND ") + parts.conditions[i];
-  }
-  for (size_t i = 0; i < parts.order.size(); ++i) {
-    query.sql += (i == 0 ? " ORDER BY " : ", ") + parts.order[i];
-  }
-  query.sql += " LIMIT ? OFFSET ?";
-  query.params = std::move(parts.join_params);
-  for (SqlValue& value : parts.condition_params) query.params.push_back(std::move(value));
-  query.params.emplace_back(page_size + 1);
-  query.params.emplace_back(offset);
-  query.offset = offset;
-  query.page_size = page_size;
-  return query;
+  std::string sql = parts.select;
+  if (!parts.conditions.empty()) sql += " WHERE " + Joined(parts.conditions, " AND ");
+  sql += " ORDER BY " + Joined(parts.order, ", ");
+  return WithPage(std::move(sql), std::move(parts.condition_params), page_size, offset);
 }
 
 std::string Direction(bool ascending) { return ascending ? "" : " DESC"; }
@@ -146,9 +151,12 @@ struct RunColumn {
 };
 
 constexpr RunColumn kRunColumns[] = {
-    {"run_id", "runs.run_uuid", false},       {"run_name", "runs.run_name", false},
-    {"status", "runs.status", false},         {"user_id", "runs.user_id", false},
-    {"artifact_uri", "runs.artifact_uri", false}, {"start_time", "runs.start_time", false},
+    {"run_id", "runs.run_uuid", false},
+    {"run_name", "runs.run_name", false},
+    {"status", "runs.status", false},
+    {"user_id", "runs.user_id", false},
+    {"artifact_uri", "runs.artifact_uri", false},
+    {"start_time", "runs.start_time", false},
     {"end_time", "runs.end_time", true},
 };
 
@@ -159,56 +167,99 @@ const RunColumn& RunColumnFor(std::string_view attribute) {
   return kRunColumns[0];  // unreachable: the parser only yields the names above
 }
 
-// Adds one filter term. Metric, param and tag terms become INNER JOINs on the
-// table's (run_uuid, key) primary key, so at most one row joins per run and
-// the planner may drive the query from the (key, value) index when the filter
-// is selective; attributes become WHERE conditions; datasets an EXISTS.
-void AddRunFilter(const FilterTerm& term, QueryParts& parts) {
-  std::string alias = "f" + std::to_string(++parts.aliases);
-  switch (term.kind) {
-    case FilterKind::kAttribute:
-      parts.conditions.push_back(
-          Compare(RunColumnFor(term.key).column, term, false, parts.condition_params));
-      return;
-    case FilterKind::kMetric: {
-      parts.join_params.emplace_back(term.key);
-      // NaN (stored as is_nan = 1) only satisfies !=, as in IEEE arithmetic.
-      std::string test = Compare(alias + ".value", term, true, parts.join_params);
-      test = term.comparator == Comparator::kNotEqual
-                 ? "(" + alias + ".is_nan = 1 OR " + test + ")"
-                 : alias + ".is_nan = 0 AND " + test;
-      parts.joins += " JOIN latest_metrics " + alias + " ON " + alias +
-                     ".run_uuid = runs.run_uuid AND " + alias + ".key = ? AND " + test;
-      return;
-    }
-    case FilterKind::kParam:
-    case FilterKind::kTag: {
-      parts.join_params.emplace_back(term.key);
-      std::string test = Compare(alias + ".value", term, false, parts.join_params);
-      parts.joins += std::string(term.kind == FilterKind::kParam ? " JOIN params " : " JOIN tags ") +
-                     alias + " ON " + alias + ".run_uuid = runs.run_uuid AND " + alias +
-                     ".key = ? AND " + test;
-      return;
-    }
-    case FilterKind::kDataset: {
-      // A run may have several inputs: EXISTS keeps one row per run.
-      std::string sql =
-          "EXISTS (SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id";
-      std::string where = " WHERE i.destination_id = runs.run_uuid AND i.destination_type = 'RUN'";
-      if (term.key == "context") {
-        sql += " JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.key = '" +
-               std::string(kDatasetContextTagKey) + "'" + where + " AND " +
-               Compare("it.value", term, false, parts.condition_params) + ")";
-      } else {
-        sql += where + " AND " + Compare("d." + term.key, term, false, parts.condition_params) + ")";
-      }
-      parts.conditions.push_back(sql);
-      return;
-    }
-  }
+std::string KeyedTable(FilterKind kind) {
+  return kind == FilterKind::kMetric ? "latest_metrics" : kind == FilterKind::kParam ? "params" : "tags";
 }
 
-Status AddRunOrder(const std::vector<std::string>& order_by, QueryParts& parts) {
+// One metric, param or tag term, as an INNER JOIN on its table's
+// (run_uuid, key) primary key (one row per run; the planner may start from
+// the (key, value) index) and as an EXISTS probe (a lookup per run, for plans
+// that read runs in a chosen order first). OFFSET 0 keeps PostgreSQL from
+// turning the probe into a join that reads every row with the key.
+struct KeyedTerm {
+  std::string join;
+  std::string probe;
+  std::vector<SqlValue> params;
+  bool equality;
+};
+
+// The matching runs. Plans that sort every match join the equality terms,
+// which an index narrows best, and probe the rest (ranges and patterns); with
+// no equality term they join every term and let the planner pick the driver.
+struct RunFilter {
+  std::vector<KeyedTerm> keyed;
+  std::vector<std::string> conditions;  // experiments, view, attributes, datasets
+  std::vector<SqlValue> condition_params;
+
+  bool IsJoined(const KeyedTerm& term) const {
+    bool any_equality =
+        std::any_of(keyed.begin(), keyed.end(), [](const KeyedTerm& t) { return t.equality; });
+    return term.equality || !any_equality;
+  }
+  // " JOIN ..." for the joined terms; appends their params.
+  std::string Joins(std::vector<SqlValue>& params) const {
+    std::string sql;
+    for (const KeyedTerm& term : keyed) {
+      if (!IsJoined(term)) continue;
+      sql += term.join;
+      Append(params, term.params);
+    }
+    return sql;
+  }
+  // " WHERE ...": the conditions, then a probe for every keyed term
+  // (all_probes) or only for the terms Joins() left out; appends params.
+  std::string Where(bool all_probes, std::vector<SqlValue>& params) const {
+    std::vector<std::string> all = conditions;
+    Append(params, condition_params);
+    for (const KeyedTerm& term : keyed) {
+      if (!all_probes && IsJoined(term)) continue;
+      all.push_back(term.probe);
+      Append(params, term.params);
+    }
+    return " WHERE " + Joined(all, " AND ");
+  }
+};
+
+void AddRunFilter(const FilterTerm& term, int index, RunFilter& filter) {
+  if (term.kind == FilterKind::kAttribute) {
+    filter.conditions.push_back(Compare(RunColumnFor(term.key).column, term, false, filter.condition_params));
+    return;
+  }
+  if (term.kind == FilterKind::kDataset) {
+    // A run may have several inputs, so this one stays an EXISTS.
+    std::string sql = "EXISTS (SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id";
+    std::string where = " WHERE i.destination_id = runs.run_uuid AND i.destination_type = 'RUN' AND ";
+    if (term.key == "context") {
+      sql += " JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.key = '" +
+             std::string(kDatasetContextTagKey) + "'" + where +
+             Compare("it.value", term, false, filter.condition_params);
+    } else {
+      sql += where + Compare("d." + term.key, term, false, filter.condition_params);
+    }
+    filter.conditions.push_back(sql + ")");
+    return;
+  }
+  std::string alias = "f" + std::to_string(index);
+  KeyedTerm keyed{"", "", {term.key}, term.comparator == Comparator::kEqual};
+  std::string test = Compare(alias + ".value", term, term.kind == FilterKind::kMetric, keyed.params);
+  if (term.kind == FilterKind::kMetric) {
+    // NaN (stored as is_nan = 1) only satisfies !=, as in IEEE arithmetic.
+    test = term.comparator == Comparator::kNotEqual ? "(" + alias + ".is_nan = 1 OR " + test + ")"
+                                                    : alias + ".is_nan = 0 AND " + test;
+  }
+  std::string table = KeyedTable(term.kind);
+  std::string match = alias + ".run_uuid = runs.run_uuid AND " + alias + ".key = ? AND " + test;
+  keyed.join = " JOIN " + table + " " + alias + " ON " + match;
+  keyed.probe = "EXISTS (SELECT 1 FROM " + table + " " + alias + " WHERE " + match + " LIMIT 1 OFFSET 0)";
+  filter.keyed.push_back(std::move(keyed));
+}
+
+// Any order: joins every matching run to its order keys and sorts them all.
+Result<SearchQuery> PlanRunsInGeneral(const RunFilter& filter, const std::vector<std::string>& order_by,
+                                      int64_t page_size, int64_t offset) {
+  std::vector<SqlValue> params;
+  std::string joins = filter.Joins(params);
+  std::vector<std::string> order;
   std::vector<std::pair<FilterKind, std::string>> seen;
   bool has_start_time = false;
   for (const std::string& clause : order_by) {
@@ -222,95 +273,108 @@ Status AddRunOrder(const std::vector<std::string>& order_by, QueryParts& parts) 
     if (term.kind == FilterKind::kAttribute) {
       const RunColumn& column = RunColumnFor(term.key);
       has_start_time = has_start_time || term.key == "start_time";
-      if (column.nullable) {
-        parts.order.push_back("CASE WHEN " + std::string(column.column) +
-                              " IS NULL THEN 1 ELSE 0 END");
-      }
-      parts.order.push_back(std::string(column.column) + direction);
+      std::string name(column.column);
+      if (column.nullable) order.push_back("CASE WHEN " + name + " IS NULL THEN 1 ELSE 0 END");
+      order.push_back(name + direction);
       continue;
     }
-    // One LEFT JOIN per ordered key; the (run_uuid, key) primary key serves it.
-    std::string alias = "o" + std::to_string(++parts.aliases);
-    std::string_view table = term.kind == FilterKind::kMetric ? "latest_metrics"
-                             : term.kind == FilterKind::kParam ? "params"
-                                                               : "tags";
-    parts.joins += " LEFT JOIN " + std::string(table) + " " + alias + " ON " + alias +
-                   ".run_uuid = runs.run_uuid AND " + alias + ".key = ?";
-    parts.join_params.emplace_back(term.key);
-    if (term.kind == FilterKind::kMetric) {
-      // Numbers first, then NaN, then runs without the metric; in both directions.
-      parts.order.push_back("CASE WHEN " + alias + ".run_uuid IS NULL THEN 2 WHEN " + alias +
-                            ".is_nan = 1 THEN 1 ELSE 0 END");
-    } else {
-      parts.order.push_back("CASE WHEN " + alias + ".value IS NULL THEN 1 ELSE 0 END");
-    }
-    parts.order.push_back(alias + ".value" + direction);
+    // One LEFT JOIN per ordered key, served by the (run_uuid, key) primary key.
+    std::string alias = "o" + std::to_string(seen.size());
+    joins += " LEFT JOIN " + KeyedTable(term.kind) + " " + alias + " ON " + alias +
+             ".run_uuid = runs.run_uuid AND " + alias + ".key = ?";
+    params.emplace_back(term.key);
+    // Numbers, then NaN, then runs without the key; in both directions.
+    order.push_back(term.kind == FilterKind::kMetric
+                        ? "CASE WHEN " + alias + ".run_uuid IS NULL THEN 2 WHEN " + alias +
+                              ".is_nan = 1 THEN 1 ELSE 0 END"
+                        : "CASE WHEN " + alias + ".value IS NULL THEN 1 ELSE 0 END");
+    order.push_back(alias + ".value" + direction);
   }
-  if (!has_start_time) parts.order.push_back("runs.start_time DESC");
-  parts.order.push_back("runs.run_uuid");
-  return Status::Ok();
+  if (!has_start_time) order.push_back("runs.start_time DESC");
+  order.push_back("runs.run_uuid");
+  std::string sql = "SELECT runs.run_uuid FROM runs" + joins;
+  sql += filter.Where(false, params);
+  return WithPage(sql + " ORDER BY " + Joined(order, ", "), std::move(params), page_size, offset);
 }
 
-std::string JoinConditions(const std::vector<std::string>& conditions) {
-  std::string sql;
-  for (const std::string& condition : conditions) sql += (sql.empty() ? "" : " AND ") + condition;
-  return sql;
+// The plans below avoid visiting every matching run (each visit is a random
+// probe) when the page can be found among the first `budget` runs of the
+// order. CTE `fast` holds the matching runs among those first ones (ties at
+// the boundary included); if it has at least offset + page_size + 1 runs,
+// every other match sorts after all of them and `fast` alone yields the page.
+// Otherwise (a selective filter, a small experiment, a deep page) the second
+// arm sorts every match through the joins, as the general plan does.
+int64_t Budget(int64_t wanted) { return std::max<int64_t>(4 * wanted, 1000); }
+
+std::string FastOrSlow(const std::string& fast_columns, const std::string& slow_select,
+                       const std::string& slow_from) {
+  return "SELECT run_uuid FROM (SELECT " + fast_columns +
+         " FROM fast"
+         " WHERE (SELECT COUNT(*) FROM fast) >= ? UNION ALL " +
+         slow_select + " FROM (SELECT COUNT(*) AS n FROM fast) gate CROSS JOIN runs" + slow_from + ") ranked";
 }
 
-void Append(std::vector<SqlValue>& to, const std::vector<SqlValue>& values) {
-  to.insert(to.end(), values.begin(), values.end());
-}
-
-// The plan for a single order_by on a metric, param or tag key K, which must
-// not visit every matching run to sort a page (each visit is a random probe).
-//  - top_k: K's rows from its (key, value) index down to the budget-th best
-//    value (ties included), so only about `budget` rows are read;
-//  - fast: those rows' runs that pass the filter. If it holds at least
-//    offset + page_size + 1 runs, every run outside it sorts after all of
-//    them (smaller value, NaN or no K), so it alone yields the page;
-//  - otherwise (a selective filter, a small experiment, a deep page) the
-//    second arm sorts every matching run, as the general plan does.
-// `filtered` holds the filter's joins and conditions (no ORDER BY yet).
-SearchQuery PlanKeyedRunOrder(const QueryParts& filtered, const OrderTerm& order,
-                              int64_t page_size, int64_t offset) {
+// A single order_by on a metric, param or tag K: `fast` starts from the top
+// of K's (key, value) index (NaN excluded) and probes each run.
+SearchQuery PlanKeyedRunOrder(const RunFilter& filter, const OrderTerm& order, int64_t page_size,
+                              int64_t offset) {
   bool metric = order.kind == FilterKind::kMetric;
-  std::string table = metric ? "latest_metrics" : order.kind == FilterKind::kParam ? "params" : "tags";
+  std::string table = KeyedTable(order.kind);
   int64_t wanted = offset + page_size + 1;
-  int64_t budget = std::max<int64_t>(4 * wanted, 1000);
   std::string direction = Direction(order.ascending);
-  std::string where = JoinConditions(filtered.conditions);
+  std::vector<SqlValue> params = {order.key, order.key, Budget(wanted) - 1, order.key};
+  std::string sql = "WITH top_k AS MATERIALIZED (SELECT k.run_uuid, k.value FROM " + table +
+                    " k WHERE k.key = ?" + (metric ? " AND k.is_nan = 0" : "") + " AND k.value " +
+                    (order.ascending ? "<=" : ">=") + " COALESCE((SELECT b.value FROM " + table +
+                    " b WHERE b.key = ? ORDER BY b.value" + direction + " LIMIT 1 OFFSET ?), (SELECT " +
+                    (order.ascending ? "MAX" : "MIN") + "(e.value) FROM " + table +
+                    " e WHERE e.key = ?))), fast AS (SELECT runs.run_uuid AS run_uuid, top_k.value AS"
+                    " sort_value, runs.start_time AS start_time FROM top_k CROSS JOIN runs";
+  std::string where = filter.Where(true, params);
+  sql += where + " AND runs.run_uuid = top_k.run_uuid) ";
+  params.emplace_back(wanted);
+  std::string slow_joins = filter.Joins(params);
+  params.emplace_back(order.key);
+  std::string slow_where = filter.Where(false, params);
+  params.emplace_back(wanted);
   std::string group = metric ? "CASE WHEN o.run_uuid IS NULL THEN 2 WHEN o.is_nan = 1 THEN 1 ELSE 0 END"
                              : "CASE WHEN o.value IS NULL THEN 1 ELSE 0 END";
-  SearchQuery query;
-  query.sql =
-      "WITH top_k AS MATERIALIZED (SELECT k.run_uuid, k.value FROM " + table + " k WHERE k.key = ?" +
-      (metric ? " AND k.is_nan = 0" : "") + " AND k.value " + (order.ascending ? "<=" : ">=") +
-      " COALESCE((SELECT b.value FROM " + table + " b WHERE b.key = ? ORDER BY b.value" + direction +
-      " LIMIT 1 OFFSET ?), (SELECT " + (order.ascending ? "MAX" : "MIN") + "(e.value) FROM " + table +
-      " e WHERE e.key = ?))), "
-      "fast AS (SELECT runs.run_uuid AS run_uuid, top_k.value AS sort_value,"
-      " runs.start_time AS start_time FROM top_k JOIN runs ON runs.run_uuid = top_k.run_uuid" +
-      filtered.joins + " WHERE " + where + ") "
-      "SELECT run_uuid FROM (SELECT run_uuid, 0 AS sort_group, sort_value, start_time FROM fast"
-      " WHERE (SELECT COUNT(*) FROM fast) >= ?"
-      " UNION ALL SELECT runs.run_uuid, " + group + ", o.value, runs.start_time"
-      " FROM (SELECT COUNT(*) AS n FROM fast) gate CROSS JOIN runs" + filtered.joins +
-      " LEFT JOIN " + table + " o ON o.run_uuid = runs.run_uuid AND o.key = ?"
-      " WHERE gate.n < ? AND " + where + ") ranked"
-      " ORDER BY sort_group, sort_value" + direction + ", start_time DESC, run_uuid LIMIT ? OFFSET ?";
-  query.params = {order.key, order.key, budget - 1, order.key};
-  Append(query.params, filtered.join_params);
-  Append(query.params, filtered.condition_params);
-  query.params.emplace_back(wanted);
-  Append(query.params, filtered.join_params);
-  query.params.emplace_back(order.key);
-  query.params.emplace_back(wanted);
-  Append(query.params, filtered.condition_params);
-  query.params.emplace_back(page_size + 1);
-  query.params.emplace_back(offset);
-  query.offset = offset;
-  query.page_size = page_size;
-  return query;
+  sql += FastOrSlow("run_uuid, 0 AS sort_group, sort_value, start_time",
+                    "SELECT runs.run_uuid, " + group + ", o.value, runs.start_time",
+                    slow_joins + " LEFT JOIN " + table + " o ON o.run_uuid = runs.run_uuid AND o.key = ?" +
+                        slow_where + " AND gate.n < ?");
+  sql += " ORDER BY sort_group, sort_value" + direction + ", start_time DESC, run_uuid";
+  return WithPage(std::move(sql), std::move(params), page_size, offset);
+}
+
+// Ordered by start_time (the default, newest first) with metric, param or
+// tag terms: `fast` reads the newest `budget` runs of the experiments through
+// the (experiment_id, start_time) index and probes each.
+SearchQuery PlanRecentRuns(const RunFilter& filter, const std::vector<int64_t>& experiment_ids,
+                           bool ascending, int64_t page_size, int64_t offset) {
+  int64_t wanted = offset + page_size + 1;
+  std::string direction = Direction(ascending);
+  std::vector<SqlValue> params;
+  std::string sql =
+      "WITH fast AS (SELECT runs.run_uuid AS run_uuid, runs.start_time AS start_time"
+      " FROM runs" +
+      filter.Where(true, params) + " AND runs.start_time " + (ascending ? "<=" : ">=") +
+      " (SELECT b.start_time FROM runs b WHERE"
+      " b.experiment_id IN (";
+  for (size_t i = 0; i < experiment_ids.size(); ++i) {
+    sql += i == 0 ? "?" : ", ?";
+    params.emplace_back(experiment_ids[i]);
+  }
+  sql += ") ORDER BY b.start_time" + direction + " LIMIT 1 OFFSET ?)) ";
+  params.emplace_back(Budget(wanted) - 1);
+  params.emplace_back(wanted);
+  std::string slow_joins = filter.Joins(params);
+  std::string slow_where = filter.Where(false, params);
+  params.emplace_back(wanted);
+  sql += FastOrSlow("run_uuid, start_time", "SELECT runs.run_uuid, runs.start_time",
+                    slow_joins + slow_where + " AND gate.n < ?");
+  sql += " ORDER BY start_time" + direction + ", run_uuid";
+  return WithPage(std::move(sql), std::move(params), page_size, offset);
 }
 
 }  // namespace
@@ -325,10 +389,9 @@ Result<ViewType> ParseViewType(std::string_view text) {
                          "': expected ACTIVE_ONLY, DELETED_ONLY or ALL");
 }
 
-Result<SearchQuery> PlanRunSearch(const std::vector<int64_t>& experiment_ids,
-                                  std::string_view filter, ViewType view, int64_t max_results,
-                                  const std::vector<std::string>& order_by,
-                                  std::string_view page_token) {
+Result<SearchQuery> PlanRunSearch(const std::vector<int64_t>& experiment_ids, std::string_view filter,
+                                  ViewType view, int64_t max_results,
+                                  const std::vector<std::string>& order_by, std::string_view page_token) {
   if (experiment_ids.empty()) {
     return InvalidArgument("searching runs needs at least one experiment id");
   }
@@ -336,34 +399,36 @@ Result<SearchQuery> PlanRunSearch(const std::vector<int64_t>& experiment_ids,
   KILN_ASSIGN_OR_RETURN(std::vector<FilterTerm> terms, ParseSearchFilter(filter, SearchEntity::kRuns));
   KILN_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken(page_token));
 
-  QueryParts parts;
-  parts.select = "SELECT runs.run_uuid FROM runs";
+  RunFilter matching;
   std::string experiments = "runs.experiment_id IN (";
   for (size_t i = 0; i < experiment_ids.size(); ++i) {
     experiments += i == 0 ? "?" : ", ?";
-    parts.condition_params.emplace_back(experiment_ids[i]);
+    matching.condition_params.emplace_back(experiment_ids[i]);
   }
-  parts.conditions.push_back(experiments + ")");
-  if (view == ViewType::kActiveOnly) parts.conditions.push_back("runs.lifecycle_stage = 'active'");
-  if (view == ViewType::kDeletedOnly) parts.conditions.push_back("runs.lifecycle_stage = 'deleted'");
-  for (const FilterTerm& term : terms) AddRunFilter(term, parts);
+  matching.conditions.push_back(experiments + ")");
+  if (view == ViewType::kActiveOnly) matching.conditions.push_back("runs.lifecycle_stage = 'active'");
+  if (view == ViewType::kDeletedOnly) matching.conditions.push_back("runs.lifecycle_stage = 'deleted'");
+  for (size_t i = 0; i < terms.size(); ++i) AddRunFilter(terms[i], static_cast<int>(i + 1), matching);
+
+  std::optional<OrderTerm> single;
   if (order_by.size() == 1) {
-    KILN_ASSIGN_OR_RETURN(OrderTerm order, ParseOrderBy(order_by[0], SearchEntity::kRuns));
-    if (order.kind != FilterKind::kAttribute) {
-      return PlanKeyedRunOrder(parts, order, page_size, offset);
-    }
+    KILN_ASSIGN_OR_RETURN(single, ParseOrderBy(order_by[0], SearchEntity::kRuns));
   }
-  KILN_RETURN_IF_ERROR(AddRunOrder(order_by, parts));
-  return Finish(std::move(parts), page_size, offset);
+  if (single && single->kind != FilterKind::kAttribute) {
+    return PlanKeyedRunOrder(matching, *single, page_size, offset);
+  }
+  bool by_start_time = order_by.empty() || (single && single->key == "start_time");
+  if (by_start_time && !matching.keyed.empty()) {
+    return PlanRecentRuns(matching, experiment_ids, single && single->ascending, page_size, offset);
+  }
+  return PlanRunsInGeneral(matching, order_by, page_size, offset);
 }
 
-Result<SearchQuery> PlanExperimentSearch(std::string_view filter, ViewType view,
-                                         int64_t max_results,
+Result<SearchQuery> PlanExperimentSearch(std::string_view filter, ViewType view, int64_t max_results,
                                          const std::vector<std::string>& order_by,
                                          std::string_view page_token) {
   KILN_ASSIGN_OR_RETURN(int64_t page_size, PageSize(max_results, kExperimentLimits));
-  KILN_ASSIGN_OR_RETURN(std::vector<FilterTerm> terms,
-                        ParseSearchFilter(filter, SearchEntity::kExperiments));
+  KILN_ASSIGN_OR_RETURN(std::vector<FilterTerm> terms, ParseSearchFilter(filter, SearchEntity::kExperiments));
   KILN_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken(page_token));
 
   QueryParts parts;
@@ -373,11 +438,11 @@ Result<SearchQuery> PlanExperimentSearch(std::string_view filter, ViewType view,
     parts.conditions.push_back("experiments.lifecycle_stage = 'deleted'");
   }
   for (const FilterTerm& term : terms) {
-    parts.conditions.push_back(
-        term.kind == FilterKind::kTag
-            ? KeyValueExists("experiment_tags", "t.experiment_id = experiments.experiment_id",
-                             term, parts.condition_params)
-            : Compare("experiments." + term.key, term, false, parts.condition_params));
+    parts.conditions.push_back(term.kind == FilterKind::kTag
+                                   ? KeyValueExists("experiment_tags",
+                                                    "t.experiment_id = experiments.experiment_id", term,
+                                                    parts.condition_params)
+                                   : Compare("experiments." + term.key, term, false, parts.condition_params));
   }
   std::vector<std::string> clauses = order_by;
   if (clauses.empty()) clauses = {"creation_time DESC", "experiment_id ASC"};
@@ -443,13 +508,13 @@ Result<SearchQuery> PlanRegisteredModelSearch(std::string_view filter, int64_t m
         term.kind == FilterKind::kTag
             ? KeyValueExists("registered_model_tags", "t.name = registered_models.name", term,
                              parts.condition_params)
-            : Compare(RegistryColumn("registered_models", term.key), term, false,
-                      parts.condition_params));
+            : Compare(RegistryColumn("registered_models", term.key), term, false, parts.condition_params));
   }
   if (!prompts) {
     parts.conditions.push_back(
         "NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = registered_models.name"
-        " AND p.key = '" + std::string(kPromptTagKey) + "' AND p.value = 'true')");
+        " AND p.key = '" +
+        std::string(kPromptTagKey) + "' AND p.value = 'true')");
   }
   std::vector<std::string> seen;
   for (const std::string& clause : order_by) {
@@ -458,8 +523,7 @@ Result<SearchQuery> PlanRegisteredModelSearch(std::string_view filter, int64_t m
       return InvalidArgument(DuplicateOrderBy(order_by));
     }
     seen.push_back(term.key);
-    parts.order.push_back(RegistryColumn("registered_models", term.key) +
-                          Direction(term.ascending));
+    parts.order.push_back(RegistryColumn("registered_models", term.key) + Direction(term.ascending));
   }
   if (std::find(seen.begin(), seen.end(), "name") == seen.end()) {
     parts.order.push_back("registered_models.name");
@@ -484,15 +548,15 @@ Result<SearchQuery> PlanModelVersionSearch(std::string_view filter, int64_t max_
     parts.conditions.push_back(
         term.kind == FilterKind::kTag
             ? KeyValueExists("model_version_tags",
-                             "t.name = model_versions.name AND t.version = model_versions.version",
-                             term, parts.condition_params)
-            : Compare(RegistryColumn("model_versions", term.key), term, false,
-                      parts.condition_params));
+                             "t.name = model_versions.name AND t.version = model_versions.version", term,
+                             parts.condition_params)
+            : Compare(RegistryColumn("model_versions", term.key), term, false, parts.condition_params));
   }
   if (!prompts) {
     parts.conditions.push_back(
         "NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.name = model_versions.name"
-        " AND p.key = '" + std::string(kPromptTagKey) + "' AND p.value = 'true')");
+        " AND p.key = '" +
+        std::string(kPromptTagKey) + "' AND p.value = 'true')");
   }
   std::vector<std::string> clauses = order_by;
   if (clauses.empty()) clauses = {"last_updated_timestamp DESC", "name ASC", "version_number DESC"};

@@ -42,7 +42,7 @@ enum class ViewType { kActiveOnly, kDeletedOnly, kAll };
 Result<ViewType> ParseViewType(std::string_view text);
 
 struct SearchQuery {
-  std::string sql;                        // dialect-neutral, '?' placeholders
+  std::string sql;  // dialect-neutral, '?' placeholders
   std::vector<storage::SqlValue> params;
   int64_t offset = 0;     // decoded from page_token
   int64_t page_size = 0;  // = max_results; the SQL has LIMIT page_size+1 OFFSET offset
@@ -51,15 +51,13 @@ struct SearchQuery {
 // Runs: SQL selecting one column, run_uuid, in result order. Default order:
 // start_time DESC, then run_uuid.
 // REQUIRES: experiment_ids non-empty (else kInvalidArgument).
-Result<SearchQuery> PlanRunSearch(const std::vector<int64_t>& experiment_ids,
-                                  std::string_view filter, ViewType view, int64_t max_results,
-                                  const std::vector<std::string>& order_by,
-                                  std::string_view page_token);
+Result<SearchQuery> PlanRunSearch(const std::vector<int64_t>& experiment_ids, std::string_view filter,
+                                  ViewType view, int64_t max_results,
+                                  const std::vector<std::string>& order_by, std::string_view page_token);
 
 // Experiments: SQL selecting experiment_id. Filter over name, creation_time,
 // last_update_time, tags.*. Default order: creation_time DESC, experiment_id.
-Result<SearchQuery> PlanExperimentSearch(std::string_view filter, ViewType view,
-                                         int64_t max_results,
+Result<SearchQuery> PlanExperimentSearch(std::string_view filter, ViewType view, int64_t max_results,
                                          const std::vector<std::string>& order_by,
                                          std::string_view page_token);
 

@@ -48,7 +48,6 @@ inline constexpr size_t kMaxBatchRequestBytes = 1'000'000;
 inline constexpr size_t kMaxRunsPerBulkInterval = 100;
 inline constexpr int64_t kMaxResultsPerRunBulkInterval = 2500;
 inline constexpr int64_t kMaxResultsGetMetricHistory = 25000;
-inline constexpr int64_t kDefaultSearchMaxResults = 1000;
 
 // A key/value tag. MLflow has separate experiment, run and input tag types
 // with the same shape.
@@ -154,7 +153,7 @@ struct UpdateRunRequest {
 struct SearchExperimentsRequest {
   std::string filter;
   ViewType view = ViewType::kActiveOnly;
-  int64_t max_results = kDefaultSearchMaxResults;
+  int64_t max_results = kExperimentSearchDefaultMaxResults;
   std::vector<std::string> order_by;
   std::string page_token;
 };
@@ -163,7 +162,7 @@ struct SearchRunsRequest {
   std::vector<std::string> experiment_ids;
   std::string filter;
   ViewType view = ViewType::kActiveOnly;
-  int64_t max_results = kDefaultSearchMaxResults;
+  int64_t max_results = kRunSearchDefaultMaxResults;
   std::vector<std::string> order_by;
   std::string page_token;
 };
