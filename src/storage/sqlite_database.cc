@@ -141,7 +141,12 @@ Result<std::unique_ptr<Database>> SqliteDatabase::Open(const std::string& path, 
     }
     auto connection = std::make_unique<SqliteConnection>(db);
     sqlite3_busy_timeout(db, 10000);
-    std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;";
+    // mmap lets every pooled connection read pages through the shared OS page
+    // cache instead of copying them into its own cache (search-runs does many
+    // random index lookups; measured 1.5-2x faster).
+    std::string pragmas =
+        "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;"
+        " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;";
     pragmas += durable_commits ? " PRAGMA synchronous=FULL;" : " PRAGMA synchronous=NORMAL;";
     KILN_RETURN_IF_ERROR(connection->ExecuteScript(pragmas));
     database->idle_.push_back(std::move(connection));
