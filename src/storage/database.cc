@@ -37,16 +37,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
 }
 
 Status Database::InTransaction(const std::function<Status(Connection&)>& body) {
-  KILN_ASSIGN_OR_RETURN(PooledConnection connection, Acquire());
-  KILN_RETURN_IF_ERROR(connection->Begin());
-  Status status = body(*connection);
-  if (!status.ok()) {
-    (void)connection->Rollback();
-    return status;
-  }
-  Status committed = connection->Commit();
-  if (!committed.ok()) (void)connection->Rollback();
-  return committed;
+  return group_commit_.Run(body);
 }
 
 Status Database::Migrate(const std::vector<const MigrationList*>& lists) {

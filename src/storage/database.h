@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/group_commit.h"
 #include "storage/migration.h"
 #include "storage/sql_value.h"
 
@@ -85,13 +86,19 @@ class Database {
   // module is newer than the newest migration this binary knows.
   Status Migrate(const std::vector<const MigrationList*>& lists);
 
-  // Runs `body` inside a write transaction, committing if it returns OK and
-  // rolling back otherwise.
+  // Runs `body` inside a write transaction: its writes commit if it returns
+  // OK and vanish otherwise. Concurrent calls share one commit (see
+  // GroupCommit), so `body` must not wait for another writer. Returns once
+  // the writes are durable.
   Status InTransaction(const std::function<Status(Connection&)>& body);
 
  protected:
+  Database() : group_commit_(*this) {}
   friend class PooledConnection;
   virtual void Release(std::unique_ptr<Connection> connection) = 0;
+
+ private:
+  GroupCommit group_commit_;
 };
 
 }  // namespace kiln::storage

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 
 #include "storage/postgres_database.h"
@@ -296,6 +297,53 @@ TEST_P(DatabaseTest, PostgresRollsBackATransactionLeftOpen) {
     ASSERT_TRUE(connection->Execute("INSERT INTO t (k) VALUES ('x')").ok());
   }  // released without Commit
   EXPECT_EQ(Count("t"), 0);
+}
+
+// Concurrent writers share commits (group commit); each body's outcome is
+// its own: failing bodies leave nothing, their neighbours all commit.
+TEST_P(DatabaseTest, ConcurrentTransactionsKeepTheirOwnOutcome) {
+  ASSERT_TRUE(Execute("CREATE TABLE grouped (id BIGINT PRIMARY KEY, worker BIGINT NOT NULL)").ok());
+  constexpr int kThreads = 8, kPerThread = 60;
+  std::atomic<int> failures_seen{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        int64_t id = t * 1000 + i;
+        bool should_fail = i % 5 == 0;
+        Status status = database_->InTransaction([&](Connection& connection) -> Status {
+          KILN_RETURN_IF_ERROR(connection.Execute("INSERT INTO grouped (id, worker) VALUES (?, ?)",
+                                                  {id, static_cast<int64_t>(t)}).status());
+          if (!should_fail) return Status::Ok();
+          // A failing statement (duplicate key) after a successful one: on
+          // PostgreSQL this aborts the transaction until rolled back.
+          return connection.Execute("INSERT INTO grouped (id, worker) VALUES (?, ?)", {id, int64_t{0}}).status();
+        });
+        if (should_fail) {
+          EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.ToString();
+          ++failures_seen;
+        } else {
+          EXPECT_TRUE(status.ok()) << status.ToString();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures_seen.load(), kThreads * kPerThread / 5);
+  EXPECT_EQ(Count("grouped"), kThreads * kPerThread * 4 / 5);
+  Rows failed = Query("SELECT COUNT(*) FROM grouped WHERE MOD(id, 1000) IN (0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55)");
+  EXPECT_EQ(failed[0].Int(0), 0);
+}
+
+TEST_P(DatabaseTest, BodyThatThrowsBecomesInternalAndWritesNothing) {
+  ASSERT_TRUE(Execute("CREATE TABLE thrown (id BIGINT PRIMARY KEY)").ok());
+  Status status = database_->InTransaction([&](Connection& connection) -> Status {
+    (void)connection.Execute("INSERT INTO thrown (id) VALUES (1)");
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_NE(status.message().find("boom"), std::string::npos);
+  EXPECT_EQ(Count("thrown"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest, testing::Values(Backend::kSqlite, Backend::kPostgres),
