@@ -7,21 +7,86 @@
 
 namespace kiln {
 
+namespace {
+
+bool IsIdentifierCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// The bare literals NaN, Infinity and -Infinity outside strings, as Python's
+// json module writes them, turned into the protobuf-JSON strings "NaN",
+// "Infinity" and "-Infinity". nullopt when the text has none.
+std::optional<std::string> QuoteNonFiniteLiterals(std::string_view text) {
+  static constexpr std::string_view kLiterals[] = {"-Infinity", "Infinity", "NaN"};
+  std::string out;
+  bool changed = false;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    if (i == 0 || !IsIdentifierCharacter(text[i - 1])) {
+      for (std::string_view literal : kLiterals) {
+        size_t end = i + literal.size();
+        if (text.substr(i, literal.size()) == literal && (end == text.size() || !IsIdentifierCharacter(text[end]))) {
+          out += '"';
+          out += literal;
+          out += '"';
+          i = end - 1;
+          replaced = changed = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += c;
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+Status MalformedJson(std::string_view text) {
+  // Re-parse with exceptions only on the error path to obtain the position.
+  try {
+    Json ignored = Json::parse(text);
+    (void)ignored;
+  } catch (const Json::parse_error& error) {
+    return InvalidArgument("malformed JSON at byte " + std::to_string(error.byte) + ": " +
+                           std::string(error.what()).substr(std::string(error.what()).find(':') + 2));
+  } catch (...) {
+  }
+  return InvalidArgument("malformed JSON");
+}
+
+// Parses JSON text, also accepting the non-finite literals Python writes.
+Result<Json> ParseLenient(std::string_view text) {
+  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded()) return parsed;
+  if (std::optional<std::string> quoted = QuoteNonFiniteLiterals(text)) {
+    parsed = Json::parse(*quoted, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) return parsed;
+  }
+  return MalformedJson(text);
+}
+
+}  // namespace
+
 Result<Json> ParseJsonObject(std::string_view text) {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Json::object();
-  Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    // Re-parse with exceptions only on the error path to obtain the position.
-    try {
-      Json ignored = Json::parse(text);
-      (void)ignored;
-    } catch (const Json::parse_error& error) {
-      return InvalidArgument("malformed JSON at byte " + std::to_string(error.byte) + ": " +
-                             std::string(error.what()).substr(std::string(error.what()).find(':') + 2));
-    } catch (...) {
-    }
-    return InvalidArgument("malformed JSON");
+  KILN_ASSIGN_OR_RETURN(Json parsed, ParseLenient(text));
+  if (parsed.is_string()) {
+    // Older MLflow clients send the request JSON encoded a second time, as a
+    // JSON string; MLflow's server decodes it again, and so do we.
+    KILN_ASSIGN_OR_RETURN(parsed, ParseLenient(parsed.get_ref<const std::string&>()));
   }
   if (!parsed.is_object()) return InvalidArgument("malformed JSON: expected a JSON object");
   return parsed;
@@ -69,6 +134,13 @@ Result<std::string> JsonFields::RequiredString(std::string_view name) const {
 Result<std::optional<int64_t>> JsonFields::OptionalInt64(std::string_view name) const {
   const Json* value = Get(name);
   if (value == nullptr) return std::optional<int64_t>();
+  if (value->is_number_unsigned()) {
+    // Beyond int64 it would wrap around to a negative number.
+    if (value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return InvalidParameter(name, *value, "a 64-bit integer");
+    }
+    return std::optional<int64_t>(static_cast<int64_t>(value->get<uint64_t>()));
+  }
   if (value->is_number_integer()) return std::optional<int64_t>(value->get<int64_t>());
   if (value->is_number_float()) {
     double d = value->get<double>();

@@ -17,7 +17,11 @@ namespace kiln {
 
 using Json = nlohmann::json;
 
-// Parses a request body; an empty body is an empty object.
+// Parses a request body as MLflow's server does: an empty body is an empty
+// object; the bare literals NaN, Infinity and -Infinity that Python's json
+// module writes are read as the strings "NaN", "Infinity", "-Infinity"; a
+// body that is a JSON string holding a JSON object (older MLflow clients
+// encode twice) is decoded again.
 // Errors: kInvalidArgument "malformed JSON at byte N: ...", or "expected a
 // JSON object" when the top level is not an object.
 Result<Json> ParseJsonObject(std::string_view text);
@@ -37,7 +41,8 @@ class JsonFields {
 
   Result<std::string> RequiredString(std::string_view name) const;
   Result<std::optional<std::string>> OptionalString(std::string_view name) const;
-  // Accepts numbers and decimal strings (protobuf JSON allows both for int64).
+  // Accepts numbers and decimal strings (protobuf JSON allows both for int64);
+  // values outside int64 are kInvalidArgument.
   Result<std::optional<int64_t>> OptionalInt64(std::string_view name) const;
   Result<int64_t> RequiredInt64(std::string_view name) const;
   // Accepts numbers and "NaN", "Infinity", "-Infinity" (and numeric strings).

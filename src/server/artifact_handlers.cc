@@ -113,9 +113,12 @@ HttpResponse Download(storage::ArtifactStore& store, HttpRequest& request, const
   return response;
 }
 
+// Deleting a path that holds nothing succeeds, as in MLflow (whose artifact
+// repositories skip what is absent): `mlflow gc` deletes the artifacts of
+// every deleted run, also of runs that logged none.
 HttpResponse Remove(storage::ArtifactStore& store, HttpRequest& request, const std::string& prefix) {
   Status deleted = store.Delete(ArtifactPathOf(request, prefix));
-  if (!deleted.ok()) return ErrorResponse(deleted);
+  if (!deleted.ok() && deleted.code() != StatusCode::kNotFound) return ErrorResponse(deleted);
   return HttpResponse::FromJson(Json::object());
 }
 

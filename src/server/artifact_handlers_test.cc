@@ -220,7 +220,7 @@ TEST_F(ArtifactHandlersTest, ErrorsUseMlflowShapes) {
   EXPECT_EQ(Json::parse(directory.body)["message"], "artifact 'dir' is a directory, not a file");
 }
 
-TEST_F(ArtifactHandlersTest, DeleteRemovesFilesAndDirectories) {
+TEST_F(ArtifactHandlersTest, DeleteRemovesFilesAndDirectoriesAndIgnoresAbsentPaths) {
   ASSERT_EQ(Upload("run/a.txt", "a").status, 200);
   ASSERT_EQ(Upload("run/model/b.bin", "b").status, 200);
 
@@ -229,9 +229,13 @@ TEST_F(ArtifactHandlersTest, DeleteRemovesFilesAndDirectories) {
   EXPECT_EQ(deleted.body, "{}");
   EXPECT_EQ(Send("GET", std::string(kArtifacts) + "/run/model/b.bin").status, 404);
   EXPECT_EQ(Send("GET", std::string(kArtifacts) + "/run/a.txt").status, 200);
+  // Deleting what is not there succeeds, as in MLflow (mlflow gc relies on it).
   HttpResponse again = Send("DELETE", std::string(kArtifacts) + "/run/model", Role::kWriter);
-  EXPECT_EQ(again.status, 404);
-  EXPECT_EQ(Json::parse(again.body)["error_code"], "RESOURCE_DOES_NOT_EXIST");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.body, "{}");
+  HttpResponse bad = Send("DELETE", std::string(kArtifacts) + "/run/../x", Role::kWriter);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Json::parse(bad.body)["error_code"], "INVALID_PARAMETER_VALUE");
 }
 
 TEST_F(ArtifactHandlersTest, RoutesRequireTheirRoles) {

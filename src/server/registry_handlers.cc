@@ -31,6 +31,13 @@ Handler JsonHandler(ModelRegistry* registry, JsonBody body) {
   };
 }
 
+// A required string field; "" counts as missing, as in MLflow's handlers.
+Result<std::string> Required(const JsonFields& fields, std::string_view name) {
+  KILN_ASSIGN_OR_RETURN(std::string value, fields.RequiredString(name));
+  if (value.empty()) return MissingParameter(name);
+  return value;
+}
+
 Result<Json> ModelResponse(Result<RegisteredModel> model) {
   if (!model.ok()) return model.status();
   return Json{{"registered_model", RegisteredModelJson(*model)}};
@@ -57,31 +64,31 @@ Result<Json> VersionsResponse(const std::vector<ModelVersion>& versions, const s
 // --- Registered models ---
 
 Result<Json> CreateRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(auto tags, RegistryTagsField(fields, "tags"));
   KILN_ASSIGN_OR_RETURN(auto description, fields.OptionalString("description"));
   return ModelResponse(registry.CreateRegisteredModel(name, tags, description));
 }
 
 Result<Json> GetRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   return ModelResponse(registry.GetRegisteredModel(name));
 }
 
 Result<Json> RenameRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string new_name, fields.RequiredString("new_name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string new_name, Required(fields, "new_name"));
   return ModelResponse(registry.RenameRegisteredModel(name, new_name));
 }
 
 Result<Json> UpdateRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(auto description, fields.OptionalString("description"));
   return ModelResponse(registry.UpdateRegisteredModel(name, description));
 }
 
 Result<Json> DeleteRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   return EmptyResponse(registry.DeleteRegisteredModel(name));
 }
 
@@ -101,22 +108,22 @@ Result<Json> SearchRegisteredModels(ModelRegistry& registry, const JsonFields& f
 }
 
 Result<Json> GetLatestVersions(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(auto stages, StringListField(fields, "stages"));
   KILN_ASSIGN_OR_RETURN(auto versions, registry.GetLatestVersions(name, stages));
   return VersionsResponse(versions, "");
 }
 
 Result<Json> SetRegisteredModelTag(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string key, fields.RequiredString("key"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string key, Required(fields, "key"));
   KILN_ASSIGN_OR_RETURN(auto value, fields.OptionalString("value"));
   return EmptyResponse(registry.SetRegisteredModelTag(name, key, value.value_or("")));
 }
 
 Result<Json> DeleteRegisteredModelTag(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string key, fields.RequiredString("key"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string key, Required(fields, "key"));
   return EmptyResponse(registry.DeleteRegisteredModelTag(name, key));
 }
 
@@ -124,8 +131,8 @@ Result<Json> DeleteRegisteredModelTag(ModelRegistry& registry, const JsonFields&
 
 Result<Json> CreateModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest& request) {
   tracking::NewModelVersion version;
-  KILN_ASSIGN_OR_RETURN(version.name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(version.source, fields.RequiredString("source"));
+  KILN_ASSIGN_OR_RETURN(version.name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(version.source, Required(fields, "source"));
   KILN_ASSIGN_OR_RETURN(auto run_id, fields.OptionalString("run_id"));
   KILN_ASSIGN_OR_RETURN(version.tags, RegistryTagsField(fields, "tags"));
   KILN_ASSIGN_OR_RETURN(auto run_link, fields.OptionalString("run_link"));
@@ -137,28 +144,28 @@ Result<Json> CreateModelVersion(ModelRegistry& registry, const JsonFields& field
 }
 
 Result<Json> GetModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
   return VersionResponse(registry.GetModelVersion(name, version));
 }
 
 Result<Json> UpdateModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
   KILN_ASSIGN_OR_RETURN(auto description, fields.OptionalString("description"));
   return VersionResponse(registry.UpdateModelVersion(name, version, description));
 }
 
 Result<Json> TransitionStage(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
-  KILN_ASSIGN_OR_RETURN(std::string stage, fields.RequiredString("stage"));
+  KILN_ASSIGN_OR_RETURN(std::string stage, Required(fields, "stage"));
   KILN_ASSIGN_OR_RETURN(auto archive, fields.OptionalBool("archive_existing_versions"));
   return VersionResponse(registry.TransitionModelVersionStage(name, version, stage, archive.value_or(false)));
 }
 
 Result<Json> DeleteModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
   return EmptyResponse(registry.DeleteModelVersion(name, version));
 }
@@ -175,45 +182,45 @@ Result<Json> SearchModelVersions(ModelRegistry& registry, const JsonFields& fiel
 }
 
 Result<Json> GetDownloadUri(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
   KILN_ASSIGN_OR_RETURN(std::string uri, registry.GetModelVersionDownloadUri(name, version));
   return Json{{"artifact_uri", uri}};
 }
 
 Result<Json> SetModelVersionTag(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
-  KILN_ASSIGN_OR_RETURN(std::string key, fields.RequiredString("key"));
+  KILN_ASSIGN_OR_RETURN(std::string key, Required(fields, "key"));
   KILN_ASSIGN_OR_RETURN(auto value, fields.OptionalString("value"));
   return EmptyResponse(registry.SetModelVersionTag(name, version, key, value.value_or("")));
 }
 
 Result<Json> DeleteModelVersionTag(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
-  KILN_ASSIGN_OR_RETURN(std::string key, fields.RequiredString("key"));
+  KILN_ASSIGN_OR_RETURN(std::string key, Required(fields, "key"));
   return EmptyResponse(registry.DeleteModelVersionTag(name, version, key));
 }
 
 // --- Aliases ---
 
 Result<Json> SetAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string alias, fields.RequiredString("alias"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string alias, Required(fields, "alias"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
   return EmptyResponse(registry.SetRegisteredModelAlias(name, alias, version));
 }
 
 Result<Json> DeleteAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string alias, fields.RequiredString("alias"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string alias, Required(fields, "alias"));
   return EmptyResponse(registry.DeleteRegisteredModelAlias(name, alias));
 }
 
 Result<Json> GetVersionByAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
-  KILN_ASSIGN_OR_RETURN(std::string name, fields.RequiredString("name"));
-  KILN_ASSIGN_OR_RETURN(std::string alias, fields.RequiredString("alias"));
+  KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
+  KILN_ASSIGN_OR_RETURN(std::string alias, Required(fields, "alias"));
   return VersionResponse(registry.GetModelVersionByAlias(name, alias));
 }
 

@@ -195,6 +195,33 @@ TEST_F(RegistryHandlersTest, ErrorsUseMlflowCodesAndStatuses) {
             "Invalid Model Version stage: Live. Value must be one of None, Staging, Production, Archived.");
 }
 
+TEST_F(RegistryHandlersTest, EmptyRequiredFieldsAreMissing) {
+  // MLflow's handlers treat "" as an absent required field.
+  CreateModelWithVersion("churn");
+  struct Case {
+    const char* method;
+    const char* path;
+    Json body;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"GET", "/model-versions/get", {{"name", "churn"}, {"version", ""}}, "version"},
+      {"POST", "/registered-models/alias", {{"name", "churn"}, {"alias", ""}, {"version", "1"}}, "alias"},
+      {"POST", "/model-versions/transition-stage", {{"name", "churn"}, {"version", "1"}, {"stage", ""}}, "stage"},
+      {"POST", "/registered-models/rename", {{"name", "churn"}, {"new_name", ""}}, "new_name"},
+      {"POST", "/model-versions/create", {{"name", "churn"}, {"source", ""}}, "source"},
+      {"POST", "/registered-models/set-tag", {{"name", "churn"}, {"key", ""}, {"value", "v"}}, "key"},
+  };
+  for (const Case& c : cases) {
+    Reply reply = Call(c.method, c.path, c.body);
+    EXPECT_EQ(reply.status, 400) << c.path;
+    EXPECT_EQ(reply.body["error_code"], "INVALID_PARAMETER_VALUE") << c.path;
+    EXPECT_EQ(reply.body["message"], "Missing value for required parameter '" + std::string(c.field) +
+                                         "'. See the API docs for more information about request parameters.")
+        << c.path;
+  }
+}
+
 TEST_F(RegistryHandlersTest, MalformedJsonIsABadRequest) {
   HttpRequest request;
   request.method = "POST";

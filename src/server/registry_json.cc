@@ -59,7 +59,11 @@ Result<int64_t> VersionField(const JsonFields& fields, std::string_view name) {
   const Json* value = fields.Get(name);
   if (value == nullptr) return MissingParameter(name);
   if (value->is_number_integer()) return value->get<int64_t>();
-  if (value->is_string()) return tracking::ParseModelVersionNumber(value->get_ref<const std::string&>());
+  if (value->is_string()) {
+    const std::string& text = value->get_ref<const std::string&>();
+    if (text.empty()) return MissingParameter(name);  // as MLflow's handlers treat ""
+    return tracking::ParseModelVersionNumber(text);
+  }
   return InvalidParameter(name, *value, "a string");
 }
 

@@ -25,7 +25,7 @@ Json ModelVersionJson(const tracking::ModelVersion& version);
 // Request parsing shared by the front doors.
 
 // A version number sent as a string ("3", as MLflow clients do) or a JSON
-// integer. Errors: kInvalidArgument naming the field.
+// integer. Errors: kInvalidArgument naming the field ("" is missing).
 Result<int64_t> VersionField(const JsonFields& fields, std::string_view name);
 // An optional list of strings given as a JSON array or, from a query string,
 // a single string.

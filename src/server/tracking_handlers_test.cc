@@ -193,6 +193,30 @@ TEST_F(TrackingHandlersTest, RunShapesAndNonFiniteMetrics) {
   EXPECT_EQ(Expect(Call("POST", "/runs/restore", prefix + "\"x\": 1}"), 200), Json::object());
 }
 
+TEST_F(TrackingHandlersTest, RequestsInPythonJsonAndDoubleEncodedFormsAreRead) {
+  // Python's json.dumps writes bare NaN/Infinity; older MLflow clients encode
+  // the whole body a second time as a JSON string. MLflow's server reads both.
+  std::string run_id = CreateRun();
+  Expect(Call("POST", "/runs/log-batch",
+              R"({"run_id": ")" + run_id + R"(", "metrics": [
+                  {"key": "loss", "value": NaN, "timestamp": 1, "step": 0},
+                  {"key": "gain", "value": Infinity, "timestamp": 1},
+                  {"key": "drop", "value": -Infinity, "timestamp": 1}]})"),
+         200);
+  Json double_encoded = Json(Json{{"run_id", run_id}, {"key", "depth"}, {"value", "6"}}.dump());
+  Expect(Call("POST", "/runs/log-parameter", double_encoded.dump()), 200);
+  Json run = Expect(Call("GET", "/runs/get", "", {{"run_id", run_id}}), 200)["run"];
+  EXPECT_EQ(run["data"]["metrics"], Json::parse(R"([
+      {"key": "drop", "value": "-Infinity", "timestamp": 1, "step": 0},
+      {"key": "gain", "value": "Infinity", "timestamp": 1, "step": 0},
+      {"key": "loss", "value": "NaN", "timestamp": 1, "step": 0}])"));
+  EXPECT_EQ(run["data"]["params"], Json::parse(R"([{"key": "depth", "value": "6"}])"));
+  ExpectError(Call("POST", "/runs/log-metric",
+                   R"({"run_id": ")" + run_id + R"(", "key": "m", "value": 1, "timestamp": 18446744073709551615})"),
+              400, "INVALID_PARAMETER_VALUE",
+              "Invalid value 18446744073709551615 for parameter 'timestamp' supplied: expected a 64-bit integer");
+}
+
 TEST_F(TrackingHandlersTest, RunErrors) {
   ExpectError(Call("GET", "/runs/get", "", {{"run_id", "nope"}}), 404, "RESOURCE_DOES_NOT_EXIST",
               "Run with id=nope not found");
