@@ -30,6 +30,30 @@ Handler Wrap(TrackingStore* store, Endpoint endpoint) {
   };
 }
 
+// An endpoint whose response is written as JSON text (large responses).
+using TextEndpoint = std::function<Result<std::string>(TrackingStore&, const Json&, const HttpRequest&)>;
+
+Handler WrapText(TrackingStore* store, TextEndpoint endpoint) {
+  return [store, endpoint = std::move(endpoint)](HttpRequest& request) -> HttpResponse {
+    Result<Json> message = RequestMessage(request);
+    if (!message.ok()) return ErrorResponse(message.status());
+    Result<std::string> response = endpoint(*store, *message, request);
+    if (!response.ok()) return ErrorResponse(response.status());
+    return HttpResponse::Text(std::move(*response), 200, "application/json");
+  };
+}
+
+// {"run": {...}}
+std::string SingleRunText(const tracking::Run& run) {
+  std::string text;
+  JsonWriter writer(&text);
+  writer.BeginObject();
+  writer.Key("run");
+  WriteRun(writer, run);
+  writer.EndObject();
+  return text;
+}
+
 Result<Json> Empty(const Status& status) {
   if (!status.ok()) return status;
   return Json::object();
@@ -139,7 +163,7 @@ Result<Json> DeleteExperimentTag(TrackingStore& store, const Json& m, const Http
 
 // --- Runs ---
 
-Result<Json> CreateRun(TrackingStore& store, const Json& m, const HttpRequest& http) {
+Result<std::string> CreateRun(TrackingStore& store, const Json& m, const HttpRequest& http) {
   JsonFields f(m);
   tracking::CreateRunRequest request;
   KILN_ASSIGN_OR_RETURN(std::string experiment_id, OptionalString(m, "experiment_id"));
@@ -150,13 +174,13 @@ Result<Json> CreateRun(TrackingStore& store, const Json& m, const HttpRequest& h
   KILN_ASSIGN_OR_RETURN(request.start_time, f.OptionalInt64("start_time"));
   KILN_ASSIGN_OR_RETURN(request.tags, ParseTags(m, "tags"));
   KILN_ASSIGN_OR_RETURN(tracking::Run run, store.CreateRun(request));
-  return Json{{"run", RunJson(run)}};
+  return SingleRunText(run);
 }
 
-Result<Json> GetRun(TrackingStore& store, const Json& m, const HttpRequest&) {
+Result<std::string> GetRun(TrackingStore& store, const Json& m, const HttpRequest&) {
   KILN_ASSIGN_OR_RETURN(std::string run_id, RunId(m));
   KILN_ASSIGN_OR_RETURN(tracking::Run run, store.GetRun(run_id));
-  return Json{{"run", RunJson(run)}};
+  return SingleRunText(run);
 }
 
 Result<Json> UpdateRun(TrackingStore& store, const Json& m, const HttpRequest&) {
@@ -242,7 +266,7 @@ Result<Json> LogInputs(TrackingStore& store, const Json& m, const HttpRequest&) 
   return Empty(store.LogInputs(run_id, datasets));
 }
 
-Result<Json> SearchRuns(TrackingStore& store, const Json& m, const HttpRequest&) {
+Result<std::string> SearchRuns(TrackingStore& store, const Json& m, const HttpRequest&) {
   JsonFields f(m);
   tracking::SearchRunsRequest request;
   KILN_ASSIGN_OR_RETURN(request.experiment_ids, ParseStringList(m, "experiment_ids"));
@@ -253,14 +277,19 @@ Result<Json> SearchRuns(TrackingStore& store, const Json& m, const HttpRequest&)
   KILN_ASSIGN_OR_RETURN(request.order_by, ParseStringList(m, "order_by"));
   KILN_ASSIGN_OR_RETURN(request.page_token, OptionalString(m, "page_token"));
   KILN_ASSIGN_OR_RETURN(tracking::RunPage page, store.SearchRuns(request));
-  Json out = Json::object();
+  std::string text;
+  text.reserve(page.runs.size() * 512 + 64);
+  JsonWriter writer(&text);
+  writer.BeginObject();
   if (!page.runs.empty()) {
-    Json runs = Json::array();
-    for (const tracking::Run& run : page.runs) runs.push_back(RunJson(run));
-    out["runs"] = std::move(runs);
+    writer.Key("runs");
+    writer.BeginArray();
+    for (const tracking::Run& run : page.runs) WriteRun(writer, run);
+    writer.EndArray();
   }
-  if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
-  return out;
+  if (!page.next_page_token.empty()) writer.Field("next_page_token", page.next_page_token);
+  writer.EndObject();
+  return text;
 }
 
 // --- Metric history ---
@@ -311,6 +340,9 @@ void RegisterTrackingRoutes(Router& router, const ApiServices& services) {
   auto add = [&](const char* method, const char* path, Role role, Endpoint endpoint) {
     router.AddEach(kMlflowPrefixes, method, path, role, Wrap(store, std::move(endpoint)));
   };
+  auto add_text = [&](const char* method, const char* path, Role role, TextEndpoint endpoint) {
+    router.AddEach(kMlflowPrefixes, method, path, role, WrapText(store, std::move(endpoint)));
+  };
   const Role reader = Role::kReader;
   const Role writer = Role::kWriter;
 
@@ -325,8 +357,8 @@ void RegisterTrackingRoutes(Router& router, const ApiServices& services) {
   add("POST", "/experiments/set-experiment-tag", writer, SetExperimentTag);
   add("POST", "/experiments/delete-experiment-tag", writer, DeleteExperimentTag);
 
-  add("POST", "/runs/create", writer, CreateRun);
-  add("GET", "/runs/get", reader, GetRun);
+  add_text("POST", "/runs/create", writer, CreateRun);
+  add_text("GET", "/runs/get", reader, GetRun);
   add("POST", "/runs/update", writer, UpdateRun);
   add("POST", "/runs/delete", writer, DeleteRun);
   add("POST", "/runs/restore", writer, RestoreRun);
@@ -336,7 +368,7 @@ void RegisterTrackingRoutes(Router& router, const ApiServices& services) {
   add("POST", "/runs/delete-tag", writer, DeleteTag);
   add("POST", "/runs/log-batch", writer, LogBatch);
   add("POST", "/runs/log-inputs", writer, LogInputs);
-  add("POST", "/runs/search", reader, SearchRuns);
+  add_text("POST", "/runs/search", reader, SearchRuns);
 
   add("GET", "/metrics/get-history", reader, GetMetricHistory);
   add("GET", "/metrics/get-history-bulk-interval", reader, GetMetricHistoryBulkInterval);

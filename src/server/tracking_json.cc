@@ -131,30 +131,72 @@ Json DatasetInputJson(const tracking::DatasetInput& input) {
   return out;
 }
 
-Json RunJson(const tracking::Run& run) {
-  Json data = Json::object();
+void WriteRun(JsonWriter& w, const tracking::Run& run) {
+  const tracking::RunInfo& info = run.info;
+  w.BeginObject();
+  w.Key("info");
+  w.BeginObject();
+  w.Field("run_id", info.run_id);
+  w.Field("run_uuid", info.run_id);
+  w.Field("run_name", info.run_name);
+  w.Field("experiment_id", info.experiment_id);
+  w.Field("user_id", info.user_id);
+  w.Field("status", tracking::RunStatusName(info.status));
+  w.Field("start_time", info.start_time);
+  if (info.end_time) w.Field("end_time", *info.end_time);
+  w.Field("artifact_uri", info.artifact_uri);
+  w.Field("lifecycle_stage", info.lifecycle_stage);
+  w.EndObject();
+
+  w.Key("data");
+  w.BeginObject();
   if (!run.data.metrics.empty()) {
-    Json metrics = Json::array();
-    for (const tracking::Metric& metric : run.data.metrics) metrics.push_back(MetricJson(metric));
-    data["metrics"] = std::move(metrics);
-  }
-  if (!run.data.params.empty()) {
-    Json params = Json::array();
-    for (const tracking::Param& param : run.data.params) {
-      params.push_back({{"key", param.key}, {"value", param.value}});
+    w.Key("metrics");
+    w.BeginArray();
+    for (const tracking::Metric& metric : run.data.metrics) {
+      w.BeginObject();
+      w.Field("key", metric.key);
+      w.Key("value");
+      w.Double(metric.value);
+      w.Field("timestamp", metric.timestamp);
+      w.Field("step", metric.step);
+      w.EndObject();
     }
-    data["params"] = std::move(params);
+    w.EndArray();
   }
-  if (!run.data.tags.empty()) data["tags"] = TagsJson(run.data.tags);
-  Json inputs = Json::object();
+  auto write_pairs = [&](const char* name, const auto& items) {
+    if (items.empty()) return;
+    w.Key(name);
+    w.BeginArray();
+    for (const auto& item : items) {
+      w.BeginObject();
+      w.Field("key", item.key);
+      w.Field("value", item.value);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  write_pairs("params", run.data.params);
+  write_pairs("tags", run.data.tags);
+  w.EndObject();
+
+  w.Key("inputs");
+  w.BeginObject();
   if (!run.inputs.dataset_inputs.empty()) {
-    Json dataset_inputs = Json::array();
-    for (const tracking::DatasetInput& input : run.inputs.dataset_inputs) {
-      dataset_inputs.push_back(DatasetInputJson(input));
-    }
-    inputs["dataset_inputs"] = std::move(dataset_inputs);
+    w.Key("dataset_inputs");
+    w.BeginArray();
+    for (const tracking::DatasetInput& input : run.inputs.dataset_inputs) w.Value(DatasetInputJson(input));
+    w.EndArray();
   }
-  return {{"info", RunInfoJson(run.info)}, {"data", std::move(data)}, {"inputs", std::move(inputs)}};
+  w.EndObject();
+  w.EndObject();
+}
+
+Json RunJson(const tracking::Run& run) {
+  std::string text;
+  JsonWriter writer(&text);
+  WriteRun(writer, run);
+  return Json::parse(text);
 }
 
 Result<std::vector<tracking::Tag>> ParseTags(const Json& message, std::string_view field) {

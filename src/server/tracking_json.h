@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/json_writer.h"
 #include "common/status.h"
 #include "tracking/tracking_store.h"
 
@@ -28,7 +29,10 @@ Json MetricJson(const tracking::Metric& metric);
 Json MetricWithRunIdJson(const tracking::MetricWithRunId& metric);
 Json RunInfoJson(const tracking::RunInfo& info);
 Json DatasetInputJson(const tracking::DatasetInput& input);
-// {"info": {...}, "data": {"metrics", "params", "tags"}, "inputs": {"dataset_inputs"}}
+// {"info": {...}, "data": {"metrics", "params", "tags"}, "inputs": {"dataset_inputs"}},
+// written straight to text: runs are the bulk of search-runs responses.
+void WriteRun(JsonWriter& writer, const tracking::Run& run);
+// The same as a tree (parsed from WriteRun's text: one renderer, one shape).
 Json RunJson(const tracking::Run& run);
 
 // --- Parsing request fields of `message` ---
