@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -238,7 +239,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(std::shared_ptr<Message> message, bool keep_alive) {
     http::async_write(stream_, *message,
                       [self = shared_from_this(), message, keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->Close();
+                        if (ec) return self->Close();
+                        if (!keep_alive) return self->Linger();
                         self->ReadHeader();
                       });
   }
@@ -254,6 +256,27 @@ class Session : public std::enable_shared_from_this<Session> {
       std::filesystem::remove(request_.body_file, ignored);
       request_.body_file.clear();
     }
+  }
+
+  // After answering without reading the whole request (413, 401 on an
+  // upload): stop sending, then read and discard what the client is still
+  // sending for a moment, so it sees the answer instead of a reset.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain_budget_ = 64ull << 20;
+    DrainSome();
+  }
+
+  void DrainSome() {
+    auto scratch = std::make_shared<std::array<char, 65536>>();
+    stream_.async_read_some(asio::buffer(*scratch),
+                            [self = shared_from_this(), scratch](beast::error_code ec, size_t read) {
+                              if (ec || read >= self->drain_budget_) return self->Close();
+                              self->drain_budget_ -= read;
+                              self->DrainSome();
+                            });
   }
 
   void Close() {
@@ -274,6 +297,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Status auth_status_;
   bool keep_alive_ = true;
   bool idle_ = false;
+  uint64_t drain_budget_ = 0;
 };
 
 Status HttpServer::Impl::Start() {
