@@ -19,8 +19,13 @@ class NestedFields {
  public:
   NestedFields(const Json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
 
+  // Reads the field in place; only a failed read is repeated on a one-field
+  // copy named by the full path, so the error names it (log-batch parses
+  // thousands of these per request).
   template <typename Getter>
   auto Get(std::string_view field, Getter getter) const {
+    auto direct = getter(JsonFields(object_), field);
+    if (direct.ok()) return direct;
     std::string path = Path(prefix_, field);
     Json single = Json::object();
     auto it = object_.find(field);
@@ -29,7 +34,7 @@ class NestedFields {
   }
 
   Result<std::optional<std::string>> OptionalString(std::string_view field) const {
-    return Get(field, [](const JsonFields& f, const std::string& p) { return f.OptionalString(p); });
+    return Get(field, [](const JsonFields& f, std::string_view p) { return f.OptionalString(p); });
   }
   // Missing, null and "" are all "missing", as in MLflow.
   Result<std::string> RequiredString(std::string_view field) const {
@@ -38,13 +43,13 @@ class NestedFields {
     return *value;
   }
   Result<std::optional<int64_t>> OptionalInt64(std::string_view field) const {
-    return Get(field, [](const JsonFields& f, const std::string& p) { return f.OptionalInt64(p); });
+    return Get(field, [](const JsonFields& f, std::string_view p) { return f.OptionalInt64(p); });
   }
   Result<int64_t> RequiredInt64(std::string_view field) const {
-    return Get(field, [](const JsonFields& f, const std::string& p) { return f.RequiredInt64(p); });
+    return Get(field, [](const JsonFields& f, std::string_view p) { return f.RequiredInt64(p); });
   }
   Result<double> RequiredDouble(std::string_view field) const {
-    return Get(field, [](const JsonFields& f, const std::string& p) { return f.RequiredDouble(p); });
+    return Get(field, [](const JsonFields& f, std::string_view p) { return f.RequiredDouble(p); });
   }
 
  private:
