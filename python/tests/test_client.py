@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 import kiln
-from conftest import KilnServer, kiln_binary
+from client_server import KilnServer, kiln_binary
 from kiln.client import MAX_METRICS_PER_BATCH
 
 
