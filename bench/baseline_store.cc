@@ -21,8 +21,9 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 BaselineStore::BaselineStore(const std::string& path, bool full_sync, const std::string& migrations_dir)
     : db_(path) {
-  // The server's PRAGMAs (src/storage/sqlite_database.cc).
-  db_.Exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;");
+  // The server's PRAGMAs (src/storage/sqlite_database.cc; keep in step).
+  db_.Exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;"
+           " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;");
   db_.Exec(full_sync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
   std::vector<std::filesystem::path> migrations;
   for (const auto& entry : std::filesystem::directory_iterator(migrations_dir)) {

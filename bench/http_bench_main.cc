@@ -1,6 +1,8 @@
 // kiln_bench_http: closed-loop HTTP load against a running `kiln server`.
 // Prints one JSON object per run on stdout; exits 1 when a request failed
 // (the JSON then holds "error" with the request and the server's answer).
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -49,6 +51,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   nlohmann::json out = it->second(args);  // checks its options before any request
+  // The load generator's own CPU time: it shares the machine with the server.
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  out["client_cpu_s"] = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                        static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   std::cout << out.dump() << std::endl;
   if (out.contains("error")) {
     std::fprintf(stderr, "kiln_bench_http %s FAILED: %s\n", args.command().c_str(),

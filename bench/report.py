@@ -65,15 +65,15 @@ def build_rows(results):
     backends = [b for b in ("sqlite-full", "sqlite-normal", "postgresql")
                 if any(r.get("backend") == b for r in results)]
     for b in backends:
-        write_base = "baseline-full" if b == "sqlite-full" else "baseline-normal"
-        read_base = "baseline-full"
+        write_base = ("baseline-full@" if b == "sqlite-full" else "baseline-normal@") + b
+        read_base = "baseline-reads"
 
         def row(name, figure, anchor="—", vs_anchor="—", target="—", met=None, base="—", vs_base="—"):
             rows.append({"benchmark": name, "backend": b, "kiln": figure, "anchor": anchor, "vs_anchor": vs_anchor,
                          "target": target, "met": met, "baseline": base, "vs_baseline": vs_base})
 
         def vs_rate(kiln_rate, base_rate):
-            return f"{kiln_rate / base_rate:.2f}× of ceiling" if base_rate else "—"
+            return f"{kiln_rate / base_rate:.2f}×" if base_rate else "—"
 
         r = find(results, b, "log-batch", clients=4)
         base = find(results, write_base, "log-batch")
