@@ -204,8 +204,11 @@ def main():
     print("\nMarkdown rows for bench/RESULTS.md:\n")
     print(markdown(rows))
     print("\nCommands:")
+    seen = set()
     for r in results:
-        print(f"  [{r['backend']}] {r['command']}")
+        if r["command"] not in seen:  # a baseline search prints several figures
+            seen.add(r["command"])
+            print(f"  [{r['backend']}] {r['command']}")
     if failures:
         print("\nFAILURES:")
         for line in failures:
