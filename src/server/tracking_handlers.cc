@@ -54,6 +54,21 @@ std::string SingleRunText(const tracking::Run& run) {
   return text;
 }
 
+// A page of a listing as MLflow writes it: the items under `field` (omitted
+// when empty) and next_page_token (omitted at the end).
+template <typename Item, typename Render>
+Json PageJson(const char* field, const std::vector<Item>& items, const std::string& next_page_token,
+              Render render) {
+  Json out = Json::object();
+  if (!items.empty()) {
+    Json rendered = Json::array();
+    for (const Item& item : items) rendered.push_back(render(item));
+    out[field] = std::move(rendered);
+  }
+  if (!next_page_token.empty()) out["next_page_token"] = next_page_token;
+  return out;
+}
+
 Result<Json> Empty(const Status& status) {
   if (!status.ok()) return status;
   return Json::object();
@@ -121,14 +136,7 @@ Result<Json> SearchExperiments(TrackingStore& store, const Json& m, const HttpRe
   KILN_ASSIGN_OR_RETURN(request.order_by, ParseStringList(m, "order_by"));
   KILN_ASSIGN_OR_RETURN(request.page_token, OptionalString(m, "page_token"));
   KILN_ASSIGN_OR_RETURN(tracking::ExperimentPage page, store.SearchExperiments(request));
-  Json out = Json::object();
-  if (!page.experiments.empty()) {
-    Json experiments = Json::array();
-    for (const tracking::Experiment& e : page.experiments) experiments.push_back(ExperimentJson(e));
-    out["experiments"] = std::move(experiments);
-  }
-  if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
-  return out;
+  return PageJson("experiments", page.experiments, page.next_page_token, ExperimentJson);
 }
 
 Result<Json> UpdateExperiment(TrackingStore& store, const Json& m, const HttpRequest&) {
@@ -301,14 +309,7 @@ Result<Json> GetMetricHistory(TrackingStore& store, const Json& m, const HttpReq
   KILN_ASSIGN_OR_RETURN(request.max_results, JsonFields(m).OptionalInt64("max_results"));
   KILN_ASSIGN_OR_RETURN(request.page_token, OptionalString(m, "page_token"));
   KILN_ASSIGN_OR_RETURN(tracking::MetricPage page, store.GetMetricHistory(request));
-  Json out = Json::object();
-  if (!page.metrics.empty()) {
-    Json metrics = Json::array();
-    for (const tracking::Metric& metric : page.metrics) metrics.push_back(MetricJson(metric));
-    out["metrics"] = std::move(metrics);
-  }
-  if (!page.next_page_token.empty()) out["next_page_token"] = page.next_page_token;
-  return out;
+  return PageJson("metrics", page.metrics, page.next_page_token, MetricJson);
 }
 
 Result<Json> GetMetricHistoryBulkInterval(TrackingStore& store, const Json& m, const HttpRequest&) {
