@@ -13,6 +13,7 @@ and KILN_TOKEN. Standard library only. See docs/python-client.md.
 from kiln.client import KilnClient
 from kiln.entities import Run
 from kiln.errors import KilnError
+from kiln.features import FeatureStoreClient, OnlineFeatures
 from kiln.fluent import (
     active_run,
     end_run,
@@ -43,7 +44,7 @@ from kiln.run import ActiveRun
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "KilnClient", "KilnError", "Run", "active_run", "end_run", "flush", "get_client",
+    "ActiveRun", "FeatureStoreClient", "KilnClient", "KilnError", "OnlineFeatures", "Run", "active_run", "end_run", "flush", "get_client",
     "get_metric_history", "get_model_version_by_alias", "get_run", "get_tracking_uri", "log_artifact",
     "log_artifacts", "log_dict", "log_metric", "log_metrics", "log_param", "log_params", "log_text",
     "register_model", "search_runs", "set_alias", "set_tag", "set_tags", "set_tracking_uri", "start_run",

@@ -1,5 +1,8 @@
 #include "cli/api_client.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -41,6 +44,32 @@ class LocalClient : public ApiClient {
     if (response.body.empty()) return Json::object();
     return ParseJsonObject(response.body);
   }
+
+  Status Download(const std::string& path, const Json& query, const std::string& output_file) override {
+    server::HttpRequest request;
+    request.method = "GET";
+    request.path = path;
+    request.role = server::Role::kAdmin;
+    request.user = "cli";
+    request.query = server::ParseQueryString(ToQueryString(query));
+    server::HttpResponse response = app_.router().Dispatch(request);
+    if (response.status / 100 != 2) return StatusFromErrorBody(response.status, response.body);
+    std::error_code error;
+    if (!response.file_path.empty()) {
+      std::filesystem::copy_file(response.file_path, output_file,
+                                 std::filesystem::copy_options::overwrite_existing, error);
+      if (error) return Internal("cannot write '" + output_file + "': " + error.message());
+      std::filesystem::permissions(output_file, std::filesystem::perms::owner_write,
+                                   std::filesystem::perm_options::add, error);
+      return Status::Ok();
+    }
+    std::ofstream out(output_file, std::ios::binary | std::ios::trunc);
+    out << response.body;
+    if (!out) return Internal("cannot write '" + output_file + "'");
+    return Status::Ok();
+  }
+
+  bool is_local() const override { return true; }
 
  private:
   server::App& app_;
@@ -100,6 +129,44 @@ class HttpClient : public ApiClient {
     }
     return Unavailable("request to " + host_ + ":" + port_ + " failed");
   }
+
+  Status Download(const std::string& path, const Json& query, const std::string& output_file) override {
+    // A fresh connection: the body streams to the file, whatever its size.
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    beast::error_code ec;
+    asio::ip::tcp::resolver resolver(io);
+    auto endpoints = resolver.resolve(host_, port_, ec);
+    if (!ec) stream.connect(endpoints, ec);
+    if (ec) return Unavailable("cannot reach the Kiln server at " + host_ + ":" + port_ + ": " + ec.message());
+    std::string target = path;
+    std::string query_string = ToQueryString(query);
+    if (!query_string.empty()) target += "?" + query_string;
+    http::request<http::empty_body> request{http::verb::get, target, 11};
+    request.set(http::field::host, host_ + ":" + port_);
+    request.set(http::field::user_agent, "kiln-cli");
+    if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
+    http::write(stream, request, ec);
+    if (ec) return Unavailable("request to " + host_ + ":" + port_ + " failed: " + ec.message());
+    beast::flat_buffer buffer;
+    http::response_parser<http::file_body> parser;
+    parser.body_limit(boost::none);
+    http::read_header(stream, buffer, parser, ec);
+    if (ec) return Unavailable("request to " + host_ + ":" + port_ + " failed: " + ec.message());
+    int status = parser.get().result_int();
+    if (status / 100 != 2) {
+      http::response_parser<http::string_body> error_parser(std::move(parser));
+      http::read(stream, buffer, error_parser, ec);
+      return StatusFromErrorBody(status, error_parser.get().body());
+    }
+    parser.get().body().open(output_file.c_str(), beast::file_mode::write, ec);
+    if (ec) return Internal("cannot write '" + output_file + "': " + ec.message());
+    http::read(stream, buffer, parser, ec);
+    if (ec) return Unavailable("download from " + host_ + ":" + port_ + " failed: " + ec.message());
+    return Status::Ok();
+  }
+
+  bool is_local() const override { return false; }
 
  private:
   std::string host_;

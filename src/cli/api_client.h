@@ -21,6 +21,11 @@ class ApiClient {
   // Sends a JSON request; GET bodies are sent as query parameters.
   // A non-2xx answer becomes a Status carrying the server's message.
   virtual Result<Json> Call(const std::string& method, const std::string& path, const Json& body) = 0;
+  // GETs `path` (with `query` as parameters) and writes the response body
+  // to `output_file` as it arrives.
+  virtual Status Download(const std::string& path, const Json& query, const std::string& output_file) = 0;
+  // True in-process: the "server" shares this machine's files.
+  virtual bool is_local() const = 0;
 };
 
 // Dispatches in-process to the App's router with full (admin) rights.

@@ -19,6 +19,7 @@ int RunCli(int argc, char** argv) {
   AddRunsCommand(root, context);
   AddModelsCommand(root, context);
   AddTokensCommand(root, context);
+  AddFeaturesCommand(root, context);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

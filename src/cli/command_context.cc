@@ -1,5 +1,7 @@
 #include "cli/command_context.h"
 
+#include "common/progress.h"
+
 #include <cstdlib>
 #include <iostream>
 
@@ -10,6 +12,11 @@ void CommandContext::AddTargetOptions(CLI::App* command) {
   command->add_option("--store", store, "Metadata store URI (sqlite:///path or postgresql://...)");
   command->add_option("--server", server, "Kiln server URL, e.g. http://127.0.0.1:5000 (default $KILN_TRACKING_URI)");
   command->add_option("--token", token, "Bearer token for --server (default $KILN_TOKEN)");
+  command->add_option("--online", online,
+                      "Online feature store for the local data directory: rocksdb (default) or "
+                      "redis://host:port (default $KILN_ONLINE_STORE)");
+  command->add_flag_callback("--quiet,-q", [] { Progress::SetGloballyQuiet(true); },
+                             "No progress lines (they only show on a terminal anyway)");
 }
 
 void CommandContext::AddJsonOption(CLI::App* command) {
@@ -33,6 +40,10 @@ Result<ApiClient*> CommandContext::Client() {
   server::AppOptions options;
   if (!data_dir.empty()) options.data_dir = data_dir;
   options.store_uri = store;
+  options.online_uri = online;
+  if (options.online_uri.empty()) {
+    if (const char* env = std::getenv("KILN_ONLINE_STORE"); env != nullptr) options.online_uri = env;
+  }
   options.pool_size = 2;
   KILN_ASSIGN_OR_RETURN(app_, server::App::Open(options));
   client_ = MakeLocalClient(*app_);

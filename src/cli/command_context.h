@@ -16,7 +16,9 @@ struct CommandContext {
   std::string store;
   std::string server;
   std::string token;
+  std::string online;
   bool json = false;
+  bool quiet = false;
   int exit_code = 0;
 
   // Adds the target options to a subcommand.
@@ -41,5 +43,6 @@ void AddProjectsCommand(CLI::App& root, CommandContext& context);
 void AddRunsCommand(CLI::App& root, CommandContext& context);
 void AddModelsCommand(CLI::App& root, CommandContext& context);
 void AddTokensCommand(CLI::App& root, CommandContext& context);
+void AddFeaturesCommand(CLI::App& root, CommandContext& context);
 
 }  // namespace kiln::cli

@@ -4,6 +4,8 @@
 #include "cli/command_context.h"
 #include "server/http_server.h"
 #include "server/token_store.h"
+
+#include <cstdlib>
 #include "storage/database.h"
 
 namespace kiln::cli {
@@ -18,6 +20,7 @@ struct ServerFlags {
   double max_body_mb = 32;
   int threads = 0;
   std::string sync = "full";
+  std::string online;
 };
 
 bool IsLoopback(const std::string& host) {
@@ -28,6 +31,10 @@ int RunServer(const ServerFlags& flags) {
   server::AppOptions options;
   options.data_dir = flags.data_dir;
   options.store_uri = flags.store;
+  options.online_uri = flags.online;
+  if (options.online_uri.empty()) {
+    if (const char* env = std::getenv("KILN_ONLINE_STORE"); env != nullptr) options.online_uri = env;
+  }
   options.durable_commits = flags.sync != "normal";
   options.pool_size = 16;
   auto app = server::App::Open(options);
@@ -71,6 +78,9 @@ void AddServerCommand(CLI::App& root, CommandContext& context) {
   command->add_option("--data-dir", flags->data_dir, "Data directory (SQLite store, artifacts)")
       ->capture_default_str();
   command->add_option("--store", flags->store, "Metadata store URI (default: SQLite in --data-dir)");
+  command->add_option("--online", flags->online,
+                      "Online feature store: rocksdb (default, in --data-dir) or redis://host:port "
+                      "(default $KILN_ONLINE_STORE)");
   command->add_option("--auth", flags->auth, "Bearer-token authentication: on, off, or auto (off on loopback)")
       ->check(CLI::IsMember({"on", "off", "auto"}))
       ->capture_default_str();

@@ -3,5 +3,6 @@
 #include "common/clock.h"
 #include "common/hashing.h"
 #include "common/json.h"
+#include "common/progress.h"
 #include "common/status.h"
 #include "common/version.h"

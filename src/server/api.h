@@ -15,6 +15,9 @@ namespace kiln::tracking {
 class TrackingStore;
 class ModelRegistry;
 }  // namespace kiln::tracking
+namespace kiln::features {
+class FeatureStore;
+}
 
 namespace kiln::server {
 
@@ -27,6 +30,7 @@ struct ApiServices {
   tracking::TrackingStore* tracking = nullptr;
   tracking::ModelRegistry* registry = nullptr;
   TokenStore* tokens = nullptr;
+  features::FeatureStore* features = nullptr;
 };
 
 // Both prefixes MLflow serves its JSON API under.
@@ -37,6 +41,10 @@ void RegisterTrackingRoutes(Router& router, const ApiServices& services);  // tr
 void RegisterRegistryRoutes(Router& router, const ApiServices& services);  // registry_handlers.cc
 void RegisterArtifactRoutes(Router& router, const ApiServices& services);  // artifact_handlers.cc
 void RegisterTokenRoutes(Router& router, const ApiServices& services);     // token_handlers.cc
+// /api/features: definitions (plan, apply, listings) and data (training sets,
+// materialization, online reads, push, quarantine).
+void RegisterFeatureRegistryRoutes(Router& router, const ApiServices& services);  // feature_registry_handlers.cc
+void RegisterFeatureDataRoutes(Router& router, const ApiServices& services);      // features_handlers.cc
 
 // Every route of the API.
 void RegisterAllRoutes(Router& router, const ApiServices& services);

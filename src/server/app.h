@@ -13,6 +13,10 @@
 #include "server/api.h"
 #include "server/router.h"
 
+namespace kiln::features {
+class FeatureStore;
+}
+
 namespace kiln::server {
 
 struct AppOptions {
@@ -20,6 +24,8 @@ struct AppOptions {
   std::string store_uri;  // empty: SQLite file in data_dir
   bool durable_commits = true;
   int pool_size = 8;
+  // Online feature store: "" → RocksDB in data_dir/online; "redis://host:port".
+  std::string online_uri;
 };
 
 class App {
@@ -33,6 +39,7 @@ class App {
   const ApiServices& services() const { return services_; }
   storage::Database& database() { return *database_; }
   TokenStore& tokens() { return *tokens_; }
+  features::FeatureStore& features() { return *features_; }
   const AppOptions& options() const { return options_; }
   // Where streamed request bodies land (same filesystem as the artifacts).
   std::string temp_dir() const;
@@ -47,6 +54,7 @@ class App {
   std::unique_ptr<tracking::TrackingStore> tracking_;
   std::unique_ptr<tracking::ModelRegistry> registry_;
   std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<features::FeatureStore> features_;
   ApiServices services_;
   Router router_;
 };

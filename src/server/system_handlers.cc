@@ -25,6 +25,8 @@ void RegisterAllRoutes(Router& router, const ApiServices& services) {
   RegisterRegistryRoutes(router, services);
   RegisterArtifactRoutes(router, services);
   RegisterTokenRoutes(router, services);
+  RegisterFeatureRegistryRoutes(router, services);
+  RegisterFeatureDataRoutes(router, services);
 }
 
 }  // namespace kiln::server

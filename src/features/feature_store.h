@@ -1,0 +1,178 @@
+#pragma once
+// FeatureStore: the features module's front door, used by the HTTP handlers
+// and the CLI alike. Owns the registry, a cache of each project's current
+// Repository, and the online store (opened lazily: RocksDB allows one
+// process). Thread-safe.
+//
+//   Apply/Plan         → FeatureRegistry (feature_registry.h)
+//   CreateTrainingSet  → BuildTrainingSet + artifact + run dataset input
+//   Materialize        → materializer.h: source rows → latest per entity →
+//                        expectations → online store; intervals recorded
+//   GetOnlineFeatures  → online store (+ on-demand), statuses, TTL
+//   Push               → expectations → online and/or offline (pushed rows)
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "data/frame.h"
+#include "features/definitions.h"
+#include "features/feature_registry.h"
+#include "features/online_store.h"
+#include "features/repository.h"
+#include "features/training_set.h"
+
+namespace kiln::storage {
+class Database;
+class ArtifactStore;
+}  // namespace kiln::storage
+namespace kiln::tracking {
+class TrackingStore;
+}
+
+namespace kiln::features {
+
+struct FeatureStoreOptions {
+  std::string data_dir;
+  std::string online_uri;  // "" → RocksDB in data_dir/online; "redis://…"
+  bool online_cache = true;  // in-process cache (RocksDB only: single writer)
+  int threads = 0;
+  // How often Current() asks the registry whether a newer version was
+  // applied (by another process, or through registry() directly); Apply
+  // through this FeatureStore takes effect at once. 0: on every call.
+  int64_t repository_refresh_millis = 1000;
+};
+
+// --- Training sets ---
+struct TrainingSetJob {
+  std::string project;
+  TrainingSetRequest request;
+  std::string name;    // dataset name; default: the service name
+  std::string run_id;  // optional: record as a dataset input of this run
+};
+struct TrainingSetInfo {
+  std::string digest;        // SHA-256 of the CSV bytes: the data version
+  std::string artifact_path; // in the artifact store
+  std::string artifact_uri;  // run artifact URI when run_id was given
+  int64_t rows = 0;
+  int64_t repository_version = 0;
+  int64_t service_version = 0;  // 0 when built from a feature list
+  std::vector<std::string> columns;
+  std::vector<double> null_fractions;  // per feature
+};
+
+// --- Materialization ---
+struct MaterializeRequest {
+  std::string project;
+  std::vector<std::string> views;  // all online views when empty
+  std::optional<int64_t> start_micros;
+  std::optional<int64_t> end_micros;  // default: now
+  bool incremental = false;  // start = last end per view (or the beginning)
+  bool quiet = true;
+};
+struct MaterializeViewResult {
+  std::string view;
+  int64_t start_micros = 0;  // requested start; unbounded: the earliest event read
+  int64_t end_micros = 0;
+  int64_t rows_read = 0;          // source rows read (including the window lead-in)
+  int64_t rows_without_key = 0;   // of those, rows with a null join key or event time
+  int64_t entities = 0;           // distinct entities = entities_written + rows_quarantined
+  int64_t entities_written = 0;
+  int64_t rows_quarantined = 0;   // entity records refused by expectations
+  double seconds = 0;
+};
+
+// --- Online reads ---
+// NOT_FOUND: no record for the entity (or a null join key). OUTSIDE_MAX_AGE:
+// the view has a TTL and now − event time > TTL; the value is null (the
+// event time is still reported). NULL_VALUE: the stored or computed value is
+// null. PRESENT: a value. docs/features/online.md.
+enum class FeatureStatus { kPresent, kNullValue, kNotFound, kOutsideMaxAge };
+std::string_view FeatureStatusName(FeatureStatus status);  // PRESENT, NULL_VALUE, …
+
+struct OnlineRequest {
+  std::string project;
+  std::string service;                // a feature service, or
+  std::vector<std::string> features;  // refs
+  // One row per entity: join-key values and request fields, by name.
+  std::vector<std::map<std::string, data::Value>> rows;
+  // false: feature_names and feature_types of the response are left empty,
+  // for in-process callers that already know them (saves copying the names
+  // on every request).
+  bool with_metadata = true;
+};
+struct OnlineResponse {
+  std::vector<std::string> feature_names;  // "view.feature", request order
+  std::vector<data::Type> feature_types;
+  // values[row][feature], statuses[row][feature], event time (µs, 0 if none)
+  std::vector<std::vector<data::Value>> values;
+  std::vector<std::vector<FeatureStatus>> statuses;
+  std::vector<std::vector<int64_t>> event_micros;
+  int64_t service_version = 0;
+};
+
+// --- Push ---
+enum class PushTarget { kOnline, kOffline, kOnlineAndOffline };
+Result<PushTarget> ParsePushTarget(std::string_view name);  // online, offline, online_and_offline
+struct PushRequest {
+  std::string project;
+  std::string source;  // a push source
+  data::Frame rows;    // the source's columns
+  PushTarget to = PushTarget::kOnline;
+};
+struct PushResult {
+  int64_t rows_received = 0;
+  int64_t rows_written_online = 0;   // entity records written
+  int64_t rows_written_offline = 0;
+  int64_t rows_quarantined = 0;
+  std::vector<std::string> quarantine_reasons;  // one per quarantined row
+};
+
+struct QuarantinedRow {
+  int64_t id = 0;
+  std::string project;
+  std::string object;  // view or source
+  std::string origin;  // "materialize" | "push"
+  std::string reason;
+  std::string row_json;
+  int64_t created_millis = 0;
+};
+
+class FeatureStore {
+ public:
+  // All references must outlive the store.
+  FeatureStore(storage::Database& database, storage::ArtifactStore& artifacts,
+               tracking::TrackingStore& tracking, Clock& clock, FeatureStoreOptions options);
+  ~FeatureStore();
+
+  FeatureRegistry& registry();
+  // registry().Apply, then the cached repository of the project is dropped
+  // so the next call sees the new version.
+  Result<ApplyResult> Apply(const Repository& repository, const ApplyOptions& options);
+  // The latest applied repository of `project` (cached; rebuilt when a newer
+  // version is applied). Error: "no feature repository applied for project
+  // 'x' (run kiln features apply)". An empty project is accepted when exactly
+  // one project exists.
+  Result<std::shared_ptr<const Repository>> Current(const std::string& project);
+
+  Result<TrainingSetInfo> CreateTrainingSet(const TrainingSetJob& job);
+  Result<std::vector<MaterializeViewResult>> Materialize(const MaterializeRequest& request);
+  Result<OnlineResponse> GetOnlineFeatures(const OnlineRequest& request);
+  Result<PushResult> Push(const PushRequest& request);
+  Result<std::vector<QuarantinedRow>> ListQuarantine(const std::string& project, int64_t limit);
+
+  // The online store, opened on first use.
+  Result<OnlineStore*> online();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln::features
