@@ -3,8 +3,8 @@
 // (Feast's push shape) and the quarantine. Translation only; the work is in
 // features::FeatureStore. Reads need the reader role, writes the writer role;
 // reading entity rows from a server-side file needs admin.
+#include <algorithm>
 #include <functional>
-#include <set>
 #include <utility>
 
 #include "data/csv.h"
@@ -249,19 +249,23 @@ Result<Json> OnlineFeatures(FeatureStore& store, const JsonFields& fields, const
   }
   KILN_ASSIGN_OR_RETURN(features::OnlineResponse response, store.GetOnlineFeatures(request));
 
-  // Feast's shape: entity join keys first, then one result per feature.
-  std::set<std::string> join_keys;
+  // Feast's shape: entity join keys first (in definition order), then one
+  // result per feature.
+  std::vector<std::string> join_keys;
   for (const features::ResolvedView& view : repository->views()) {
-    join_keys.insert(view.join_keys.begin(), view.join_keys.end());
+    for (const std::string& key : view.join_keys) {
+      if (std::find(join_keys.begin(), join_keys.end(), key) == join_keys.end()) join_keys.push_back(key);
+    }
   }
   Json names = Json::array();
   Json results = Json::array();
-  for (size_t c = 0; c < entities.num_columns(); ++c) {
-    if (!join_keys.contains(entities.names()[c])) continue;
-    names.push_back(entities.names()[c]);
+  for (const std::string& key : join_keys) {
+    const data::Column* column = entities.Find(key);
+    if (column == nullptr) continue;
+    names.push_back(key);
     Json values = Json::array(), statuses = Json::array(), times = Json::array();
     for (size_t r = 0; r < entities.num_rows(); ++r) {
-      values.push_back(ValueToJson(entities.column(c).Get(r)));
+      values.push_back(ValueToJson(column->Get(r)));
       statuses.push_back("PRESENT");
       times.push_back(data::FormatTimestamp(0));
     }
