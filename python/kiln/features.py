@@ -124,10 +124,14 @@ class FeatureStoreClient:
                 os.remove(partial)
         return local_path
 
-    def get_online_features(self, service=None, entities=None, features=None, request_data=None):
+    def get_online_features(self, service=None, entities=None, features=None, request_data=None,
+                            as_of=None):
         """Online values for entity rows ({join_key: [values]} or row dicts),
-        in request order, with a status per value."""
+        in request order, with a status per value. as_of (ISO 8601) judges
+        TTLs at that time instead of now, for replays and backtests."""
         body = {"entities": _columns(entities or {})}
+        if as_of:
+            body["as_of"] = as_of
         if service:
             body["feature_service"] = service
         if features:

@@ -39,6 +39,7 @@ struct OnlineFlags {
   std::vector<std::string> entities;
   std::vector<std::string> request;
   std::string entities_json;
+  std::string as_of;
 };
 
 struct PushFlags {

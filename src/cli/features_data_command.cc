@@ -154,6 +154,7 @@ Status Online(CommandContext& context, const OnlineFlags& flags) {
   for (const std::string& argument : flags.entities) KILN_RETURN_IF_ERROR(AddColumnArgument(argument, &entities));
   for (const std::string& argument : flags.request) KILN_RETURN_IF_ERROR(AddColumnArgument(argument, &entities));
   request["entities"] = std::move(entities);
+  if (!flags.as_of.empty()) request["as_of"] = flags.as_of;
   KILN_ASSIGN_OR_RETURN(Json response, api->Call("POST", "/api/features/online", request));
   if (context.json) {
     PrintJson(response);
@@ -276,6 +277,8 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
   get->add_option("--entity,-e", online->entities, "Join key values: KEY=V1[,V2…] (repeatable)");
   get->add_option("--request,-r", online->request, "Request data: FIELD=V1[,V2…] (repeatable)");
   get->add_option("--entities-json", online->entities_json, "Entities as JSON columns: {\"origin\": [\"ORD\"]}");
+  get->add_option("--as-of", online->as_of,
+                  "Judge TTLs as of this time (ISO 8601) instead of now: replays and backtests");
   context.AddTargetOptions(get);
   context.AddJsonOption(get);
   Bind(get, context, [&context, online] {

@@ -204,7 +204,8 @@ Result<OnlineResponse> FeatureStore::GetOnlineFeatures(const OnlineRequest& requ
     KILN_ASSIGN_OR_RETURN(ServiceVersion version, impl_->registry.GetService(repository.project(), service));
     return version.version;
   };
-  return impl_->reader.Read(entry.repository, request, *store, service_version, now);
+  const int64_t judged_at = request.as_of_micros ? *request.as_of_micros / 1000 : now;
+  return impl_->reader.Read(entry.repository, request, *store, service_version, judged_at);
 }
 
 Result<std::vector<MaterializeViewResult>> FeatureStore::Materialize(const MaterializeRequest& request) {

@@ -106,6 +106,9 @@ struct OnlineRequest {
   // for in-process callers that already know them (saves copying the names
   // on every request).
   bool with_metadata = true;
+  // TTLs are judged as of this time (µs) instead of the clock's now: for
+  // replays of past traffic and backtests. Unset in live serving.
+  std::optional<int64_t> as_of_micros;
 };
 struct OnlineResponse {
   std::vector<std::string> feature_names;  // "view.feature", request order
@@ -161,10 +164,19 @@ class FeatureStore {
   // one project exists.
   Result<std::shared_ptr<const Repository>> Current(const std::string& project);
 
+  // Builds the training set, stores its CSV at feature-sets/<project>/<digest>.csv,
+  // records it in feature_training_sets and, with a run, copies it to the
+  // run's artifacts (training_set/<name>.csv) and logs it as the run's
+  // dataset input (docs/formats/quarantine.md).
   Result<TrainingSetInfo> CreateTrainingSet(const TrainingSetJob& job);
+  // One result per view, in order (docs/features/online.md). Errors: unknown
+  // view, offline-only view, start not before end, source read errors.
   Result<std::vector<MaterializeViewResult>> Materialize(const MaterializeRequest& request);
+  // The lookup hot path: a plan per request shape is cached
+  // (online_reader.h). Errors name the row and the field.
   Result<OnlineResponse> GetOnlineFeatures(const OnlineRequest& request);
-  Result<PushResult> Push(const PushRequest& request);
+  Result<PushResult> Push(const PushRequest& request);  // push.h
+  // Newest first; an empty project lists every project; limit <= 0 means 100.
   Result<std::vector<QuarantinedRow>> ListQuarantine(const std::string& project, int64_t limit);
 
   // The online store, opened on first use.

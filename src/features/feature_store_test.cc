@@ -3,6 +3,7 @@
 // the online store in RocksDB and (when a redis-server can be had) Redis.
 // Time is a FakeClock so TTLs can be crossed on purpose.
 #include "features/feature_store.h"
+#include "features/materializer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -164,7 +165,7 @@ class FeatureStoreTest : public ::testing::TestWithParam<std::string> {
     repository_ = Apply(std::string(kRepository));
     // Redis is shared between tests: start from empty views.
     OnlineStore* online = Value(store_->online());
-    for (const ResolvedView& view : repository_->views()) ASSERT_TRUE(online->DeleteView(view.def->name).ok());
+    for (const ResolvedView& view : repository_->views()) ASSERT_TRUE(online->DeleteView(OnlineViewKey(repository_->project(), view).view).ok());
   }
 
   void TearDown() override {

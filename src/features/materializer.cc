@@ -78,7 +78,9 @@ Result<data::Column> EvaluateRowFeature(const ResolvedFeature& feature, const da
   return values;
 }
 
-ViewKey OnlineViewKey(const ResolvedView& view) { return ViewKey{view.def->name, view.fingerprint}; }
+ViewKey OnlineViewKey(const std::string& project, const ResolvedView& view) {
+  return ViewKey{project + "/" + view.def->name, view.fingerprint};
+}
 
 std::vector<data::Type> ViewFeatureTypes(const ResolvedView& view) {
   std::vector<data::Type> types;
@@ -209,8 +211,8 @@ Result<std::optional<int64_t>> Materializer::LastEnd(const std::string& project,
   KILN_ASSIGN_OR_RETURN(auto connection, database_.Acquire());
   KILN_ASSIGN_OR_RETURN(storage::Rows rows,
                         connection->Query("SELECT MAX(end_micros) FROM feature_materializations "
-                                          "WHERE project = ? AND view = ?",
-                                          {project, view}));
+                                          "WHERE project = ? AND view = ? AND online_store = ?",
+                                          {project, view, online_.Describe()}));
   if (rows.empty() || rows[0].IsNull(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(rows[0].Int(0));
 }
@@ -272,7 +274,7 @@ Result<MaterializeViewResult> Materializer::Run(const Repository& repository, co
   std::vector<QuarantineEntry> quarantined;
   quarantined.reserve(static_cast<size_t>(report.failed_rows));
 
-  const ViewKey view_key = OnlineViewKey(view);
+  const ViewKey view_key = OnlineViewKey(repository.project(), view);
   const int64_t written_micros = clock_.NowMillis() * 1000;
   Progress progress("materialize " + view_name, result.entities, "entities", options.quiet);
   std::vector<std::string> batch_keys;

@@ -51,8 +51,9 @@ Result<ViewRecords> ComputeViewRecords(const ResolvedView& view, data::Frame& ro
 // when the feature is declared float64).
 Result<data::Column> EvaluateRowFeature(const ResolvedFeature& feature, const data::Frame& rows);
 
-// The online-store address and feature types of a view.
-ViewKey OnlineViewKey(const ResolvedView& view);
+// The online-store address and feature types of a view. The project is part
+// of the address, so equal view names in two projects never share records.
+ViewKey OnlineViewKey(const std::string& project, const ResolvedView& view);
 std::vector<data::Type> ViewFeatureTypes(const ResolvedView& view);
 
 struct MaterializeOptions {
@@ -73,7 +74,8 @@ class Materializer {
                                     std::optional<int64_t> start_micros, int64_t end_micros,
                                     const MaterializeOptions& options);
 
-  // The end of the latest recorded materialization of `view`, if any.
+  // The end of the latest recorded materialization of `view` into this
+  // online store (another store starts from the beginning), if any.
   Result<std::optional<int64_t>> LastEnd(const std::string& project, const std::string& view);
 
  private:

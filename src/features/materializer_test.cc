@@ -113,7 +113,7 @@ class MaterializerTest : public ::testing::Test {
     std::vector<std::string> keys = {EncodeEntityKey(key)};
     std::vector<data::Type> types = ViewFeatureTypes(view);
     std::vector<std::optional<OnlineRecord>> out;
-    EXPECT_TRUE(online_->Read(OnlineViewKey(view), types, keys, &out).ok());
+    EXPECT_TRUE(online_->Read(OnlineViewKey(repository_->project(), view), types, keys, &out).ok());
     return out.at(0);
   }
 
@@ -181,6 +181,9 @@ TEST_F(MaterializerTest, WindowsAreAnchoredAtTheEndOfTheInterval) {
   EXPECT_THAT(Texts(*b), ElementsAre("1", "7.0", "0.0"));
   EXPECT_EQ(Value(materializer.LastEnd("rides", "fare_stats")), std::optional<int64_t>(end));
   EXPECT_EQ(Value(materializer.LastEnd("rides", "latest_fare")), std::nullopt);
+  // Another online store has materialized nothing yet.
+  std::unique_ptr<OnlineStore> other = Value(OpenOnlineStore("rocksdb:" + (directory_ / "other").string(), ""));
+  EXPECT_EQ(Value(Materializer(*database_, *other, clock_).LastEnd("rides", "fare_stats")), std::nullopt);
 }
 
 TEST_F(MaterializerTest, AStartReadsTheLongestWindowBeforeIt) {

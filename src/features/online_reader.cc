@@ -48,6 +48,8 @@ struct RequestField {
   std::string required_by;  // the first on-demand feature reading it
 };
 
+constexpr size_t kMaxCachedPlans = 4096;
+
 std::string TypeText(data::Type type) { return std::string(data::TypeName(type)); }
 
 std::string RowPrefix(size_t row) { return "row " + std::to_string(row) + ": "; }
@@ -143,7 +145,7 @@ class PlanBuilder {
     view_plans_.emplace(view.def->name, plan_.views.size());
     ViewPlan& out = plan_.views.emplace_back();
     out.view = &view;
-    out.key = OnlineViewKey(view);
+    out.key = OnlineViewKey(repository_.project(), view);
     out.types = ViewFeatureTypes(view);
     out.join_keys = view.join_keys;
     for (const std::string& key : view.join_keys) {
@@ -285,6 +287,8 @@ Result<std::shared_ptr<const OnlineReader::Plan>> OnlineReader::GetPlan(
   KILN_RETURN_IF_ERROR(builder.Build(outputs));
 
   std::unique_lock lock(mutex_);
+  // Request shapes come from clients: bound the cache (plans are cheap to rebuild).
+  if (plans_.size() >= kMaxCachedPlans) plans_.clear();
   plans_[cache_key] = plan;
   return std::shared_ptr<const Plan>(plan);
 }

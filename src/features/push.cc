@@ -200,7 +200,7 @@ Result<PushResult> Pusher::Run(const Repository& repository, const PushRequest& 
           online_records[row].values.push_back(records.frame.column(records.first_feature_column + f).Get(row));
         }
       }
-      KILN_RETURN_IF_ERROR(online->Write(OnlineViewKey(*view), records.entity_keys, online_records));
+      KILN_RETURN_IF_ERROR(online->Write(OnlineViewKey(repository.project(), *view), records.entity_keys, online_records));
       result.rows_written_online += static_cast<int64_t>(online_records.size());
     }
   }

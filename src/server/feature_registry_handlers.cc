@@ -83,7 +83,7 @@ Result<Json> Apply(FeatureStore& store, const JsonFields& fields, const HttpRequ
   features::ApplyOptions options;
   options.applied_by = request.user;
   KILN_ASSIGN_OR_RETURN(options.expected_version, fields.OptionalInt64("expected_version"));
-  KILN_ASSIGN_OR_RETURN(features::ApplyResult result, store.registry().Apply(*repository, options));
+  KILN_ASSIGN_OR_RETURN(features::ApplyResult result, store.Apply(*repository, options));
   Json out = PlanJson(result.plan);
   out["version"] = result.version;
   out["applied"] = result.applied;

@@ -216,6 +216,8 @@ Result<Json> Materialize(FeatureStore& store, const JsonFields& fields, const Ht
                      {"rows_read", result.rows_read},
                      {"entities_written", result.entities_written},
                      {"rows_quarantined", result.rows_quarantined},
+                     {"rows_without_key", result.rows_without_key},
+                     {"entities", result.entities},
                      {"seconds", result.seconds}});
   }
   return Json{{"views", std::move(views)}};
@@ -227,6 +229,7 @@ Result<Json> OnlineFeatures(FeatureStore& store, const JsonFields& fields, const
   KILN_ASSIGN_OR_RETURN(auto repository, store.Current(request.project));
   request.project = repository->project();
   KILN_RETURN_IF_ERROR(ReadFeatureSelection(fields, &request.service, &request.features));
+  KILN_ASSIGN_OR_RETURN(request.as_of_micros, OptionalTimestamp(fields, "as_of"));
   const Json* entities_json = fields.Get("entities");
   if (entities_json == nullptr) return MissingParameter("entities");
   std::map<std::string, data::Type> types = EntityColumnTypes(*repository);
