@@ -301,3 +301,23 @@ def test_bad_requests_get_clear_errors(feature_server):
         client_for(server, project).training_set("delays", entities={"origin": ["ORD"]},
                                                  timestamp_column="departure")
     assert "departure" in str(error.value)
+
+
+def test_cli_training_set_over_http_writes_the_csv(feature_server, tmp_path):
+    server, project, repository = feature_server
+    apply(server, repository)
+    entities = tmp_path / "entities.csv"
+    entities.write_text("origin,destination,departure,delay\n"
+                        f"ORD,LGA,{iso(hours_ago(2))},25\nSFO,LAX,{iso(hours_ago(2))},0\n")
+    output = tmp_path / "train.csv"
+    result = run_kiln("features", "training-set", "--server", server.url, "--project", project,
+                      "--service", "delays", "--entities", str(entities), "--timestamp-column", "departure",
+                      "--label", "delayed = delay > 15", "--output", str(output))
+    assert "rows          2" in result.stdout
+    with open(output) as f:
+        rows = list(csv.DictReader(f))
+    assert [row["delayed"] for row in rows] == ["true", "false"]
+    assert rows[0]["route_last.last_delay"] == "40"
+    bad = run_kiln("features", "training-set", "--server", server.url, "--project", project,
+                   "--service", "delays", "--entities", str(tmp_path / "missing.csv"), check=False)
+    assert bad.returncode == 1 and "missing.csv" in bad.stderr

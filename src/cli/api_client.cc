@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -150,7 +151,9 @@ class HttpClient : public ApiClient {
     if (ec) return Unavailable("request to " + host_ + ":" + port_ + " failed: " + ec.message());
     beast::flat_buffer buffer;
     http::response_parser<http::file_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: Boost 1.74 compares a Content-Length against an empty
+    // limit as "too large".
+    parser.body_limit((std::numeric_limits<std::uint64_t>::max)());
     http::read_header(stream, buffer, parser, ec);
     if (ec) return Unavailable("request to " + host_ + ":" + port_ + " failed: " + ec.message());
     int status = parser.get().result_int();
