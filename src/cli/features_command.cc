@@ -167,14 +167,6 @@ Status Functions(CommandContext& context) {
   return Status::Ok();
 }
 
-template <typename Fn>
-void Bind(CLI::App* command, CommandContext& context, Fn fn) {
-  command->callback([&context, fn] {
-    Status status = fn();
-    if (!status.ok()) context.Fail(status);
-  });
-}
-
 }  // namespace
 
 void AddFeaturesCommand(CLI::App& root, CommandContext& context) {
@@ -187,21 +179,21 @@ void AddFeaturesCommand(CLI::App& root, CommandContext& context) {
   plan->add_option("directory", *directory, "Folder of YAML definitions")->capture_default_str();
   context.AddTargetOptions(plan);
   context.AddJsonOption(plan);
-  Bind(plan, context, [&context, directory] { return Plan(context, *directory); });
+  BindCommand(plan, context, [&context, directory] { return Plan(context, *directory); });
 
   auto apply_directory = std::make_shared<std::string>(".");
   CLI::App* apply = features->add_subcommand("apply", "Register a new version of a feature repository folder");
   apply->add_option("directory", *apply_directory, "Folder of YAML definitions")->capture_default_str();
   context.AddTargetOptions(apply);
   context.AddJsonOption(apply);
-  Bind(apply, context, [&context, apply_directory] { return Apply(context, *apply_directory); });
+  BindCommand(apply, context, [&context, apply_directory] { return Apply(context, *apply_directory); });
 
   auto project = std::make_shared<std::string>();
   CLI::App* list = features->add_subcommand("list", "List features with their types and definitions");
   list->add_option("--project", *project, "Feature project (default: the only one)");
   context.AddTargetOptions(list);
   context.AddJsonOption(list);
-  Bind(list, context, [&context, project] { return List(context, *project); });
+  BindCommand(list, context, [&context, project] { return List(context, *project); });
 
   auto services_project = std::make_shared<std::string>();
   auto service_name = std::make_shared<std::string>();
@@ -210,13 +202,13 @@ void AddFeaturesCommand(CLI::App& root, CommandContext& context) {
   services->add_option("--project", *services_project, "Feature project (default: the only one)");
   context.AddTargetOptions(services);
   context.AddJsonOption(services);
-  Bind(services, context,
+  BindCommand(services, context,
        [&context, services_project, service_name] { return Services(context, *services_project, *service_name); });
 
   CLI::App* functions = features->add_subcommand("functions", "Functions of the feature expression language");
   context.AddTargetOptions(functions);
   context.AddJsonOption(functions);
-  Bind(functions, context, [&context] { return Functions(context); });
+  BindCommand(functions, context, [&context] { return Functions(context); });
 
   AddFeatureDataCommands(features, context);
 }

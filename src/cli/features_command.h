@@ -51,4 +51,14 @@ struct PushFlags {
 
 void AddFeatureDataCommands(CLI::App* features, CommandContext& context);
 
+// Runs `fn` (returning a Status) as the command's callback; a failure is
+// printed and sets the exit code.
+template <typename Fn>
+void BindCommand(CLI::App* command, CommandContext& context, Fn fn) {
+  command->callback([&context, fn] {
+    Status status = fn();
+    if (!status.ok()) context.Fail(status);
+  });
+}
+
 }  // namespace kiln::cli

@@ -218,14 +218,6 @@ Status Quarantine(CommandContext& context, const std::string& project, int64_t m
   return Status::Ok();
 }
 
-template <typename Fn>
-void Bind(CLI::App* command, CommandContext& context, Fn fn) {
-  command->callback([&context, fn] {
-    Status status = fn();
-    if (!status.ok()) context.Fail(status);
-  });
-}
-
 }  // namespace
 
 void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
@@ -250,7 +242,7 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
                 "Only use feature rows created at or before each entity timestamp (no late corrections)");
   context.AddTargetOptions(set);
   context.AddJsonOption(set);
-  Bind(set, context, [&context, training] {
+  BindCommand(set, context, [&context, training] {
     if (training->service.empty() == training->features.empty()) {
       return InvalidArgument("give either --service or --features");
     }
@@ -267,7 +259,7 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
   mat->add_flag("--incremental", materialize->incremental, "Start where the last materialization ended");
   context.AddTargetOptions(mat);
   context.AddJsonOption(mat);
-  Bind(mat, context, [&context, materialize] { return Materialize(context, *materialize); });
+  BindCommand(mat, context, [&context, materialize] { return Materialize(context, *materialize); });
 
   auto online = std::make_shared<OnlineFlags>();
   CLI::App* get = features->add_subcommand("online", "Read online features for entities");
@@ -281,7 +273,7 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
                   "Judge TTLs as of this time (ISO 8601) instead of now: replays and backtests");
   context.AddTargetOptions(get);
   context.AddJsonOption(get);
-  Bind(get, context, [&context, online] {
+  BindCommand(get, context, [&context, online] {
     if (online->service.empty() == online->features.empty()) {
       return InvalidArgument("give either --service or --features");
     }
@@ -298,7 +290,7 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
       ->capture_default_str();
   context.AddTargetOptions(send);
   context.AddJsonOption(send);
-  Bind(send, context, [&context, push] { return Push(context, *push); });
+  BindCommand(send, context, [&context, push] { return Push(context, *push); });
 
   auto project = std::make_shared<std::string>();
   auto max_results = std::make_shared<int64_t>(100);
@@ -307,7 +299,7 @@ void AddFeatureDataCommands(CLI::App* features, CommandContext& context) {
   quarantine->add_option("--max-results", *max_results, "How many, newest first")->capture_default_str();
   context.AddTargetOptions(quarantine);
   context.AddJsonOption(quarantine);
-  Bind(quarantine, context, [&context, project, max_results] {
+  BindCommand(quarantine, context, [&context, project, max_results] {
     return Quarantine(context, *project, *max_results);
   });
 }

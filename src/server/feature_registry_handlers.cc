@@ -13,23 +13,16 @@
 #include "features/source_schema.h"
 #include "server/api.h"
 #include "server/api_error.h"
+#include "server/json_handler.h"
 
 namespace kiln::server {
 namespace {
 
 using features::FeatureStore;
 
-using JsonBody = std::function<Result<Json>(FeatureStore&, const JsonFields&, const HttpRequest&)>;
-
-Handler JsonHandler(FeatureStore* store, JsonBody body) {
-  return [store, body = std::move(body)](HttpRequest& request) -> HttpResponse {
-    auto message = RequestMessage(request);
-    if (!message.ok()) return ErrorResponse(message.status());
-    JsonFields fields(*message);
-    auto response = body(*store, fields, request);
-    if (!response.ok()) return ErrorResponse(response.status());
-    return HttpResponse::FromJson(*response);
-  };
+// Handlers over the feature store.
+Handler StoreHandler(FeatureStore* store, JsonBody<FeatureStore> body) {
+  return server::JsonHandler<FeatureStore>(store, std::move(body));
 }
 
 // The posted definitions, validated against their stored columns.
@@ -213,13 +206,13 @@ void RegisterFeatureRegistryRoutes(Router& router, const ApiServices& services) 
   FeatureStore* store = services.features;
   if (store == nullptr) return;
   const std::string prefix = "/api/features";
-  router.Add({"POST", prefix + "/plan", Role::kReader, false, JsonHandler(store, Plan)});
-  router.Add({"POST", prefix + "/apply", Role::kWriter, false, JsonHandler(store, Apply)});
-  router.Add({"GET", prefix + "/projects", Role::kReader, false, JsonHandler(store, Projects)});
-  router.Add({"GET", prefix + "/repository", Role::kReader, false, JsonHandler(store, GetRepository)});
-  router.Add({"GET", prefix + "/views", Role::kReader, false, JsonHandler(store, Views)});
-  router.Add({"GET", prefix + "/services", Role::kReader, false, JsonHandler(store, Services)});
-  router.Add({"GET", prefix + "/functions", Role::kReader, false, JsonHandler(store, Functions)});
+  router.Add({"POST", prefix + "/plan", Role::kReader, false, StoreHandler(store, Plan)});
+  router.Add({"POST", prefix + "/apply", Role::kWriter, false, StoreHandler(store, Apply)});
+  router.Add({"GET", prefix + "/projects", Role::kReader, false, StoreHandler(store, Projects)});
+  router.Add({"GET", prefix + "/repository", Role::kReader, false, StoreHandler(store, GetRepository)});
+  router.Add({"GET", prefix + "/views", Role::kReader, false, StoreHandler(store, Views)});
+  router.Add({"GET", prefix + "/services", Role::kReader, false, StoreHandler(store, Services)});
+  router.Add({"GET", prefix + "/functions", Role::kReader, false, StoreHandler(store, Functions)});
 }
 
 }  // namespace kiln::server

@@ -14,6 +14,7 @@
 #include "features/source_reader.h"
 #include "server/api.h"
 #include "server/api_error.h"
+#include "server/json_handler.h"
 #include "server/features_json.h"
 #include "storage/artifact_store.h"
 
@@ -22,17 +23,9 @@ namespace {
 
 using features::FeatureStore;
 
-using JsonBody = std::function<Result<Json>(FeatureStore&, const JsonFields&, const HttpRequest&)>;
-
-Handler JsonHandler(FeatureStore* store, JsonBody body) {
-  return [store, body = std::move(body)](HttpRequest& request) -> HttpResponse {
-    auto message = RequestMessage(request);
-    if (!message.ok()) return ErrorResponse(message.status());
-    JsonFields fields(*message);
-    auto response = body(*store, fields, request);
-    if (!response.ok()) return ErrorResponse(response.status());
-    return HttpResponse::FromJson(*response);
-  };
+// Handlers over the feature store.
+Handler StoreHandler(FeatureStore* store, JsonBody<FeatureStore> body) {
+  return server::JsonHandler<FeatureStore>(store, std::move(body));
 }
 
 Result<std::string> Project(const JsonFields& fields) {
@@ -374,18 +367,18 @@ void RegisterFeatureDataRoutes(Router& router, const ApiServices& services) {
   if (store == nullptr) return;
   storage::ArtifactStore* artifacts = services.artifacts;
   const std::string prefix = "/api/features";
-  router.Add({"POST", prefix + "/training-set", Role::kWriter, false, JsonHandler(store, TrainingSet)});
+  router.Add({"POST", prefix + "/training-set", Role::kWriter, false, StoreHandler(store, TrainingSet)});
   router.Add({"GET", prefix + "/training-sets/{digest}", Role::kReader, false,
               [store, artifacts](HttpRequest& request) {
                 return DownloadTrainingSet(*store, *artifacts, request);
               }});
-  router.Add({"POST", prefix + "/materialize", Role::kWriter, false, JsonHandler(store, Materialize)});
-  router.Add({"POST", prefix + "/online", Role::kReader, false, JsonHandler(store, OnlineFeatures)});
+  router.Add({"POST", prefix + "/materialize", Role::kWriter, false, StoreHandler(store, Materialize)});
+  router.Add({"POST", prefix + "/online", Role::kReader, false, StoreHandler(store, OnlineFeatures)});
   // Feast's feature-server path, so Feast clients work unchanged.
-  router.Add({"POST", "/get-online-features", Role::kReader, false, JsonHandler(store, OnlineFeatures)});
-  router.Add({"POST", prefix + "/push", Role::kWriter, false, JsonHandler(store, Push)});
-  router.Add({"POST", "/push", Role::kWriter, false, JsonHandler(store, Push)});
-  router.Add({"GET", prefix + "/quarantine", Role::kReader, false, JsonHandler(store, Quarantine)});
+  router.Add({"POST", "/get-online-features", Role::kReader, false, StoreHandler(store, OnlineFeatures)});
+  router.Add({"POST", prefix + "/push", Role::kWriter, false, StoreHandler(store, Push)});
+  router.Add({"POST", "/push", Role::kWriter, false, StoreHandler(store, Push)});
+  router.Add({"GET", prefix + "/quarantine", Role::kReader, false, StoreHandler(store, Quarantine)});
 }
 
 }  // namespace kiln::server
