@@ -15,6 +15,7 @@
 #include "server/api.h"
 #include "server/api_error.h"
 #include "server/json_handler.h"
+#include "common/json_writer.h"
 #include "server/features_json.h"
 #include "storage/artifact_store.h"
 
@@ -216,7 +217,24 @@ Result<Json> Materialize(FeatureStore& store, const JsonFields& fields, const Ht
   return Json{{"views", std::move(views)}};
 }
 
-Result<Json> OnlineFeatures(FeatureStore& store, const JsonFields& fields, const HttpRequest&) {
+// The JSON of one value, as ValueToJson writes it.
+void WriteValue(JsonWriter& writer, const data::Value& value) {
+  if (value.null) {
+    writer.Null();
+    return;
+  }
+  switch (value.type) {
+    case data::Type::kBool: writer.Bool(value.i != 0); return;
+    case data::Type::kInt64: writer.Int(value.i); return;
+    case data::Type::kFloat64: writer.Double(value.f); return;
+    case data::Type::kString: writer.String(value.s); return;
+    case data::Type::kTimestamp: writer.String(data::FormatTimestamp(value.i)); return;
+  }
+  writer.Null();
+}
+
+// Answers with text (not a Json tree): the online read is the hot path.
+Result<std::string> OnlineFeatures(FeatureStore& store, const JsonFields& fields, const HttpRequest&) {
   features::OnlineRequest request;
   KILN_ASSIGN_OR_RETURN(request.project, Project(fields));
   KILN_ASSIGN_OR_RETURN(auto repository, store.Current(request.project));
@@ -246,42 +264,82 @@ Result<Json> OnlineFeatures(FeatureStore& store, const JsonFields& fields, const
   KILN_ASSIGN_OR_RETURN(features::OnlineResponse response, store.GetOnlineFeatures(request));
 
   // Feast's shape: entity join keys first (in definition order), then one
-  // result per feature.
+  // result per feature. Written straight to text: this is the hot path.
   std::vector<std::string> join_keys;
   for (const features::ResolvedView& view : repository->views()) {
     for (const std::string& key : view.join_keys) {
       if (std::find(join_keys.begin(), join_keys.end(), key) == join_keys.end()) join_keys.push_back(key);
     }
   }
-  Json names = Json::array();
-  Json results = Json::array();
+  std::vector<const data::Column*> key_columns;
+  std::vector<std::string_view> key_names;
   for (const std::string& key : join_keys) {
-    const data::Column* column = entities.Find(key);
-    if (column == nullptr) continue;
-    names.push_back(key);
-    Json values = Json::array(), statuses = Json::array(), times = Json::array();
-    for (size_t r = 0; r < entities.num_rows(); ++r) {
-      values.push_back(ValueToJson(column->Get(r)));
-      statuses.push_back("PRESENT");
-      times.push_back(data::FormatTimestamp(0));
+    if (const data::Column* column = entities.Find(key); column != nullptr) {
+      key_columns.push_back(column);
+      key_names.push_back(key);
     }
-    results.push_back({{"values", std::move(values)}, {"statuses", std::move(statuses)},
-                       {"event_timestamps", std::move(times)}});
+  }
+  const std::string epoch = data::FormatTimestamp(0);
+  std::string text;
+  text.reserve(256 + response.feature_names.size() * (96 + 48 * response.values.size()));
+  JsonWriter writer(&text);
+  writer.BeginObject();
+  writer.Key("metadata");
+  writer.BeginObject();
+  writer.Key("feature_names");
+  writer.BeginArray();
+  for (std::string_view name : key_names) writer.String(name);
+  for (const std::string& name : response.feature_names) writer.String(name);
+  writer.EndArray();
+  if (response.service_version > 0) writer.Field("feature_service_version", response.service_version);
+  writer.EndObject();
+  writer.Key("results");
+  writer.BeginArray();
+  const size_t rows = entities.num_rows();
+  for (const data::Column* column : key_columns) {
+    writer.BeginObject();
+    writer.Key("values");
+    writer.BeginArray();
+    for (size_t r = 0; r < rows; ++r) WriteValue(writer, column->Get(r));
+    writer.EndArray();
+    writer.Key("statuses");
+    writer.BeginArray();
+    for (size_t r = 0; r < rows; ++r) writer.String("PRESENT");
+    writer.EndArray();
+    writer.Key("event_timestamps");
+    writer.BeginArray();
+    for (size_t r = 0; r < rows; ++r) writer.String(epoch);
+    writer.EndArray();
+    writer.EndObject();
   }
   for (size_t f = 0; f < response.feature_names.size(); ++f) {
-    names.push_back(response.feature_names[f]);
-    Json values = Json::array(), statuses = Json::array(), times = Json::array();
+    writer.BeginObject();
+    writer.Key("values");
+    writer.BeginArray();
+    for (size_t r = 0; r < response.values.size(); ++r) WriteValue(writer, response.values[r][f]);
+    writer.EndArray();
+    writer.Key("statuses");
+    writer.BeginArray();
     for (size_t r = 0; r < response.values.size(); ++r) {
-      values.push_back(ValueToJson(response.values[r][f]));
-      statuses.push_back(std::string(features::FeatureStatusName(response.statuses[r][f])));
-      times.push_back(data::FormatTimestamp(response.event_micros[r][f]));
+      writer.String(features::FeatureStatusName(response.statuses[r][f]));
     }
-    results.push_back({{"values", std::move(values)}, {"statuses", std::move(statuses)},
-                       {"event_timestamps", std::move(times)}});
+    writer.EndArray();
+    writer.Key("event_timestamps");
+    writer.BeginArray();
+    for (size_t r = 0; r < response.values.size(); ++r) {
+      int64_t micros = response.event_micros[r][f];
+      if (micros == 0) {
+        writer.String(epoch);
+      } else {
+        writer.String(data::FormatTimestamp(micros));
+      }
+    }
+    writer.EndArray();
+    writer.EndObject();
   }
-  Json metadata = {{"feature_names", std::move(names)}};
-  if (response.service_version > 0) metadata["feature_service_version"] = response.service_version;
-  return Json{{"metadata", std::move(metadata)}, {"results", std::move(results)}};
+  writer.EndArray();
+  writer.EndObject();
+  return text;
 }
 
 Result<Json> Push(FeatureStore& store, const JsonFields& fields, const HttpRequest&) {
@@ -373,9 +431,19 @@ void RegisterFeatureDataRoutes(Router& router, const ApiServices& services) {
                 return DownloadTrainingSet(*store, *artifacts, request);
               }});
   router.Add({"POST", prefix + "/materialize", Role::kWriter, false, StoreHandler(store, Materialize)});
-  router.Add({"POST", prefix + "/online", Role::kReader, false, StoreHandler(store, OnlineFeatures)});
+  Handler online = [store](HttpRequest& request) -> HttpResponse {
+    auto message = RequestMessage(request);
+    if (!message.ok()) return ErrorResponse(message.status());
+    JsonFields fields(*message);
+    auto text = OnlineFeatures(*store, fields, request);
+    if (!text.ok()) return ErrorResponse(text.status());
+    HttpResponse response;
+    response.body = std::move(*text);
+    return response;
+  };
+  router.Add({"POST", prefix + "/online", Role::kReader, false, online});
   // Feast's feature-server path, so Feast clients work unchanged.
-  router.Add({"POST", "/get-online-features", Role::kReader, false, StoreHandler(store, OnlineFeatures)});
+  router.Add({"POST", "/get-online-features", Role::kReader, false, online});
   router.Add({"POST", prefix + "/push", Role::kWriter, false, StoreHandler(store, Push)});
   router.Add({"POST", "/push", Role::kWriter, false, StoreHandler(store, Push)});
   router.Add({"GET", prefix + "/quarantine", Role::kReader, false, StoreHandler(store, Quarantine)});
