@@ -2,6 +2,7 @@
 // repositories and feature services, run against SQLite (a fresh file per
 // test) and, when KILN_TEST_POSTGRES_URI is set (scripts/with-postgres),
 // against PostgreSQL (the public schema recreated per test).
+#include "features/features_testing.h"
 #include "features/feature_registry.h"
 
 #include <gmock/gmock.h>
@@ -21,17 +22,10 @@
 namespace kiln::features {
 namespace {
 
+using testing_support::Value;
+
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
-
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().ToString();
-    throw std::runtime_error(result.status().ToString());
-  }
-  return std::move(result).value();
-}
 
 constexpr char kFlightsCsv[] =
     "departure,origin,dest,delay,distance\n"

@@ -2,6 +2,7 @@
 // metadata store in a temporary directory, its CSV source beside it, and
 // the online store in RocksDB and (when a redis-server can be had) Redis.
 // Time is a FakeClock so TTLs can be crossed on purpose.
+#include "features/features_testing.h"
 #include "features/feature_store.h"
 #include "features/materializer.h"
 
@@ -25,23 +26,11 @@
 namespace kiln::features {
 namespace {
 
+using testing_support::T;
+using testing_support::Value;
+
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-int64_t T(std::string_view iso) {
-  auto micros = data::ParseTimestamp(iso, data::TimeZone::Utc());
-  EXPECT_TRUE(micros.ok()) << micros.status().ToString();
-  return micros.ok() ? *micros : 0;
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().ToString();
-    throw std::runtime_error(result.status().ToString());
-  }
-  return std::move(result).value();
-}
 
 template <typename T>
 std::string ErrorOf(const Result<T>& result) {

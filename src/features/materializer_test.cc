@@ -3,6 +3,7 @@
 // the latest row per entity, windows anchored at the end of the interval,
 // the window lead-in before `start`, and online values equal to the
 // training-set values at end − 1 µs.
+#include "features/features_testing.h"
 #include "features/materializer.h"
 
 #include <gmock/gmock.h>
@@ -22,22 +23,10 @@
 namespace kiln::features {
 namespace {
 
+using testing_support::T;
+using testing_support::Value;
+
 using ::testing::ElementsAre;
-
-int64_t T(std::string_view iso) {
-  auto micros = data::ParseTimestamp(iso, data::TimeZone::Utc());
-  EXPECT_TRUE(micros.ok()) << micros.status().ToString();
-  return micros.ok() ? *micros : 0;
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().ToString();
-    throw std::runtime_error(result.status().ToString());
-  }
-  return std::move(result).value();
-}
 
 constexpr std::string_view kRepository = R"yaml(
 project: rides

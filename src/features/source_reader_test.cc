@@ -2,6 +2,7 @@
 // pushed rows) and, when KILN_TEST_POSTGRES_URI is set (scripts/with-postgres),
 // a real PostgreSQL database.
 
+#include "features/features_testing.h"
 #include "features/source_reader.h"
 
 #include <gmock/gmock.h>
@@ -22,24 +23,12 @@
 namespace kiln::features {
 namespace {
 
+using testing_support::T;
+using testing_support::Value;
+
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-int64_t T(std::string_view iso) {
-  auto micros = data::ParseTimestamp(iso, data::TimeZone::Utc());
-  EXPECT_TRUE(micros.ok()) << micros.status().ToString();
-  return micros.ok() ? *micros : 0;
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().ToString();
-    throw std::runtime_error(result.status().ToString());
-  }
-  return std::move(result).value();
-}
 
 std::vector<int64_t> Ints(const data::Frame& frame, std::string_view name) {
   const data::Column* column = frame.Find(name);

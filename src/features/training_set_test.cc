@@ -2,6 +2,7 @@
 // written to a temporary folder and read by the real readers. Expected values
 // are worked out by hand in the comments.
 
+#include "features/features_testing.h"
 #include "features/training_set.h"
 
 #include <gmock/gmock.h>
@@ -19,25 +20,13 @@
 namespace kiln::features {
 namespace {
 
+using testing_support::T;
+using testing_support::Value;
+
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-int64_t T(std::string_view iso) {
-  auto micros = data::ParseTimestamp(iso, data::TimeZone::Utc());
-  EXPECT_TRUE(micros.ok()) << micros.status().ToString();
-  return micros.ok() ? *micros : 0;
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  if (!result.ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().ToString();
-    throw std::runtime_error(result.status().ToString());
-  }
-  return std::move(result).value();
-}
 
 data::Column Ints(std::vector<std::optional<int64_t>> values, data::Type type = data::Type::kInt64) {
   data::Column column(type);
