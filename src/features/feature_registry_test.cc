@@ -18,6 +18,7 @@
 #include "features/definition_loader.h"
 #include "features/migrations.h"
 #include "features/source_schema.h"
+#include "storage/postgres_test_schema.h"
 
 namespace kiln::features {
 namespace {
@@ -93,10 +94,10 @@ class FeatureRegistryTest : public ::testing::TestWithParam<std::string> {
     options.pool_size = 4;
     options.durable_commits = false;
     if (GetParam() == "postgres") {
-      options.uri = std::getenv("KILN_TEST_POSTGRES_URI");
+      schema_ = std::make_unique<storage::PostgresTestSchema>(std::getenv("KILN_TEST_POSTGRES_URI"));
+      ASSERT_TRUE(schema_->ok()) << schema_->error();
+      options.uri = schema_->uri();
       database_ = Value(storage::Database::Open(options));
-      auto connection = Value(database_->Acquire());
-      ASSERT_TRUE(connection->ExecuteScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").ok());
     } else {
       options.uri = "sqlite:" + (directory_ / "kiln.db").string();
       database_ = Value(storage::Database::Open(options));
@@ -108,6 +109,7 @@ class FeatureRegistryTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     registry_.reset();
     database_.reset();
+    schema_.reset();
     fs::remove_all(directory_);
   }
 
@@ -133,6 +135,7 @@ class FeatureRegistryTest : public ::testing::TestWithParam<std::string> {
 
   FakeClock clock_{1'700'000'000'000};
   fs::path directory_;
+  std::unique_ptr<storage::PostgresTestSchema> schema_;  // PostgreSQL only
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<FeatureRegistry> registry_;
 };

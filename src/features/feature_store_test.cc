@@ -133,14 +133,10 @@ using Row = std::map<std::string, data::Value>;
 class FeatureStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() / ("kiln-feature-store-test-" + IdGenerator().RandomHex(8));
-    std::filesystem::create_directories(directory_);
+    directory_ = testing_support::MakeTestDirectory("kiln-feature-store-test");
     std::ofstream(directory_ / "trips.csv") << kTrips;
-    storage::DatabaseOptions options;
-    options.uri = "sqlite:" + (directory_ / "kiln.db").string();
-    options.durable_commits = false;
-    database_ = Value(storage::Database::Open(options));
-    ASSERT_TRUE(database_->Migrate({&storage::Migrations(), &tracking::Migrations(), &Migrations()}).ok());
+    database_ = testing_support::OpenTestDatabase(
+        directory_, {&storage::Migrations(), &tracking::Migrations(), &Migrations()});
     artifacts_ = std::make_unique<storage::ArtifactStore>(*database_, (directory_ / "artifacts").string(), clock_);
     tracking_ = std::make_unique<tracking::TrackingStore>(*database_, clock_, ids_);
     FeatureStoreOptions store_options;

@@ -76,14 +76,9 @@ constexpr std::string_view kTrips =
 class MaterializerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    directory_ = std::filesystem::temp_directory_path() / ("kiln-materializer-test-" + IdGenerator().RandomHex(8));
-    std::filesystem::create_directories(directory_);
+    directory_ = testing_support::MakeTestDirectory("kiln-materializer-test");
     std::ofstream(directory_ / "trips.csv") << kTrips;
-    storage::DatabaseOptions options;
-    options.uri = "sqlite:" + (directory_ / "kiln.db").string();
-    options.durable_commits = false;
-    database_ = Value(storage::Database::Open(options));
-    ASSERT_TRUE(database_->Migrate({&Migrations()}).ok());
+    database_ = testing_support::OpenTestDatabase(directory_, {&Migrations()});
     RepositoryDef def = Value(ParseRepositoryFiles({{"repo.yaml", std::string(kRepository)}}, "rides",
                                                    directory_.string()));
     repository_ = Value(Repository::Build(std::move(def), DefaultSchemaResolver(directory_.string())));

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/postgres_test_schema.h"
 #include "tracking/migrations.h"
 #include "tracking/tracking_store.h"
 
@@ -61,16 +62,13 @@ class ModelRegistryTest : public testing::TestWithParam<Backend> {
       if (uri == nullptr || *uri == '\0') {
         GTEST_SKIP() << "KILN_TEST_POSTGRES_URI is not set; run under scripts/with-postgres";
       }
-      options.uri = uri;
+      schema_ = std::make_unique<storage::PostgresTestSchema>(uri);
+      ASSERT_TRUE(schema_->ok()) << schema_->error();
+      options.uri = schema_->uri();
     }
     auto database = storage::Database::Open(options);
     ASSERT_TRUE(database.ok()) << database.status().ToString();
     database_ = std::move(*database);
-    if (GetParam() == Backend::kPostgres) {
-      auto connection = database_->Acquire();
-      ASSERT_TRUE(connection.ok());
-      ASSERT_TRUE((*connection)->ExecuteScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").ok());
-    }
     Status migrated = database_->Migrate({&Migrations()});
     ASSERT_TRUE(migrated.ok()) << migrated.ToString();
     tracking_ = std::make_unique<TrackingStore>(*database_, clock_, ids_);
@@ -81,6 +79,7 @@ class ModelRegistryTest : public testing::TestWithParam<Backend> {
     registry_.reset();
     tracking_.reset();
     database_.reset();
+    schema_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
@@ -110,6 +109,7 @@ class ModelRegistryTest : public testing::TestWithParam<Backend> {
   FakeClock clock_{1'700'000'000'000};
   IdGenerator ids_{42};
   std::filesystem::path dir_;
+  std::unique_ptr<storage::PostgresTestSchema> schema_;  // PostgreSQL only; outlives database_
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<TrackingStore> tracking_;
   std::unique_ptr<ModelRegistry> registry_;

@@ -2,6 +2,7 @@
 // when KILN_TEST_POSTGRES_URI is set (scripts/with-postgres), against
 // PostgreSQL (the public schema recreated per test).
 #include "tracking/tracking_store.h"
+#include "storage/postgres_test_schema.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -66,10 +67,10 @@ class TrackingStoreTest : public ::testing::TestWithParam<std::string> {
     options.pool_size = 4;
     options.durable_commits = false;
     if (GetParam() == "postgres") {
-      options.uri = std::getenv("KILN_TEST_POSTGRES_URI");
+      schema_ = std::make_unique<storage::PostgresTestSchema>(std::getenv("KILN_TEST_POSTGRES_URI"));
+      ASSERT_TRUE(schema_->ok()) << schema_->error();
+      options.uri = schema_->uri();
       database_ = Value(storage::Database::Open(options));
-      auto connection = Value(database_->Acquire());
-      ASSERT_TRUE(connection->ExecuteScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").ok());
     } else {
       directory_ = std::filesystem::temp_directory_path() /
                    ("kiln-tracking-test-" + IdGenerator().RandomHex(8));
@@ -84,6 +85,7 @@ class TrackingStoreTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     store_.reset();
     database_.reset();
+    schema_.reset();
     if (!directory_.empty()) std::filesystem::remove_all(directory_);
   }
 
@@ -109,6 +111,7 @@ class TrackingStoreTest : public ::testing::TestWithParam<std::string> {
   FakeClock clock_{1'700'000'000'000};
   IdGenerator ids_{42};
   std::filesystem::path directory_;
+  std::unique_ptr<storage::PostgresTestSchema> schema_;  // PostgreSQL only; outlives database_
   std::unique_ptr<storage::Database> database_;
   std::unique_ptr<TrackingStore> store_;
 };
