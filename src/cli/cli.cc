@@ -20,6 +20,7 @@ int RunCli(int argc, char** argv) {
   AddModelsCommand(root, context);
   AddTokensCommand(root, context);
   AddFeaturesCommand(root, context);
+  AddTrainingCommands(root, context);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

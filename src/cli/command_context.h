@@ -44,5 +44,7 @@ void AddRunsCommand(CLI::App& root, CommandContext& context);
 void AddModelsCommand(CLI::App& root, CommandContext& context);
 void AddTokensCommand(CLI::App& root, CommandContext& context);
 void AddFeaturesCommand(CLI::App& root, CommandContext& context);
+void AddTrainingCommands(CLI::App& root, CommandContext& context);       // training_command.cc
+void AddTrainingRunCommands(CLI::App* runs, CommandContext& context);   // runs cancel|reproduce|queue
 
 }  // namespace kiln::cli

@@ -162,7 +162,7 @@ Status CompareRuns(CommandContext& context, const std::vector<std::string>& run_
 }  // namespace
 
 void AddRunsCommand(CLI::App& root, CommandContext& context) {
-  CLI::App* runs = root.add_subcommand("runs", "Training runs: list, show, compare");
+  CLI::App* runs = root.add_subcommand("runs", "Training runs: list, show, compare, cancel, reproduce, queue");
   runs->require_subcommand(1);
 
   auto flags = std::make_shared<ListFlags>();
@@ -199,6 +199,7 @@ void AddRunsCommand(CLI::App& root, CommandContext& context) {
     Status status = CompareRuns(context, *run_ids);
     if (!status.ok()) context.Fail(status);
   });
+  AddTrainingRunCommands(runs, context);
 }
 
 }  // namespace kiln::cli

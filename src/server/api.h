@@ -18,6 +18,9 @@ class ModelRegistry;
 namespace kiln::features {
 class FeatureStore;
 }
+namespace kiln::training {
+class TrainingService;
+}
 
 namespace kiln::server {
 
@@ -31,6 +34,7 @@ struct ApiServices {
   tracking::ModelRegistry* registry = nullptr;
   TokenStore* tokens = nullptr;
   features::FeatureStore* features = nullptr;
+  training::TrainingService* training = nullptr;
 };
 
 // Both prefixes MLflow serves its JSON API under.
@@ -45,6 +49,9 @@ void RegisterTokenRoutes(Router& router, const ApiServices& services);     // to
 // materialization, online reads, push, quarantine).
 void RegisterFeatureRegistryRoutes(Router& router, const ApiServices& services);  // feature_registry_handlers.cc
 void RegisterFeatureDataRoutes(Router& router, const ApiServices& services);      // features_handlers.cc
+
+// /api/training: runs from specs, queue, cancel, reproduce, sweeps.
+void RegisterTrainingRoutes(Router& router, const ApiServices& services);  // training_handlers.cc
 
 // Every route of the API.
 void RegisterAllRoutes(Router& router, const ApiServices& services);

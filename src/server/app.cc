@@ -1,5 +1,8 @@
 #include "server/app.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 
 #include "features/feature_store.h"
@@ -12,11 +15,83 @@
 #include "tracking/migrations.h"
 #include "tracking/model_registry.h"
 #include "tracking/tracking_store.h"
+#include "training/local_executor.h"
+#include "training/slurm_executor.h"
+#include "training/training_service.h"
 
 namespace kiln::server {
 
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ThisExecutable() {
+  std::error_code error;
+  fs::path path = fs::read_symlink("/proc/self/exe", error);
+  return error ? std::string() : path.string();
+}
+
+// The folder holding the `kiln` Python package: $KILN_PYTHON_DIR, else
+// python/ next to the build or install folder of the binary.
+std::string FindPythonClient(const std::string& executable) {
+  if (const char* configured = std::getenv("KILN_PYTHON_DIR"); configured != nullptr && *configured != 0) {
+    return configured;
+  }
+  if (executable.empty()) return "";
+  fs::path dir = fs::path(executable).parent_path();
+  for (const fs::path& candidate : {dir.parent_path() / "python", dir.parent_path() / "share" / "kiln" / "python"}) {
+    std::error_code error;
+    if (fs::exists(candidate / "kiln" / "__init__.py", error)) return fs::weakly_canonical(candidate, error).string();
+  }
+  return "";
+}
+
+bool OnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return false;
+  std::string paths(path);
+  size_t begin = 0;
+  while (begin <= paths.size()) {
+    size_t end = paths.find(':', begin);
+    if (end == std::string::npos) end = paths.size();
+    fs::path candidate = fs::path(paths.substr(begin, end - begin)) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    begin = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 App::App(AppOptions options) : options_(std::move(options)) {}
-App::~App() = default;
+App::~App() {
+  // Runs first (they may use the socket), then the socket, then the stores.
+  training_.reset();
+  if (run_socket_) run_socket_->Stop();
+  run_socket_.reset();
+}
+
+Result<std::string> App::RunSocket() {
+  std::lock_guard lock(run_socket_mutex_);
+  if (run_socket_) return run_socket_path_;
+  // sun_path holds 107 bytes; fall back to /tmp for deep data directories.
+  std::error_code error;
+  std::string path = (fs::absolute(options_.data_dir, error) / "sockets" /
+                      (std::to_string(::getpid()) + ".sock")).string();
+  if (path.size() > 100) path = "/tmp/kiln-" + std::to_string(::getpid()) + ".sock";
+  HttpServerOptions socket_options;
+  socket_options.listen_tcp = false;
+  socket_options.unix_socket = path;
+  socket_options.handle_signals = false;
+  socket_options.threads = 2;
+  socket_options.temp_dir = temp_dir();
+  run_socket_authenticator_ = std::make_unique<AllowAllAuthenticator>(Role::kWriter);
+  auto server = std::make_unique<HttpServer>(router_, *run_socket_authenticator_, socket_options);
+  KILN_RETURN_IF_ERROR(server->Start());
+  run_socket_ = std::move(server);
+  run_socket_path_ = path;
+  return path;
+}
 
 std::string App::temp_dir() const {
   return (std::filesystem::path(options_.data_dir) / "tmp").string();
@@ -56,7 +131,23 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& options) {
   app->services_.tracking = app->tracking_.get();
   app->services_.registry = app->registry_.get();
   app->services_.tokens = app->tokens_.get();
+  training::TrainingServiceOptions training_options;
+  training_options.data_dir = options.data_dir;
+  training_options.kiln_binary = ThisExecutable();
+  training_options.python_client_dir = FindPythonClient(training_options.kiln_binary);
+  App* raw = app.get();
+  training_options.tracking_socket = [raw] { return raw->RunSocket(); };
+  app->training_ = std::make_unique<training::TrainingService>(*app->tracking_, *app->artifacts_, *app->features_,
+                                                               clock, training_options);
+  app->training_->AddExecutor(std::make_unique<training::LocalExecutor>(), options.local_concurrency);
+  if (OnPath("sbatch")) {
+    training::SlurmExecutor::Options slurm;
+    slurm.partition = options.slurm_partition;
+    app->training_->AddExecutor(std::make_unique<training::SlurmExecutor>(slurm), options.slurm_concurrency);
+  }
+
   app->services_.features = app->features_.get();
+  app->services_.training = app->training_.get();
   RegisterAllRoutes(app->router_, app->services_);
   return app;
 }

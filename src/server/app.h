@@ -6,15 +6,20 @@
 // same module functions.
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/api.h"
+#include "server/http_server.h"
 #include "server/router.h"
 
 namespace kiln::features {
 class FeatureStore;
+}
+namespace kiln::training {
+class TrainingService;
 }
 
 namespace kiln::server {
@@ -26,6 +31,11 @@ struct AppOptions {
   int pool_size = 8;
   // Online feature store: "" → RocksDB in data_dir/online; "redis://host:port".
   std::string online_uri;
+  // Training runs: how many run at once per executor. The Slurm executor
+  // is available when `sbatch` is on PATH.
+  int local_concurrency = 2;
+  int slurm_concurrency = 4;
+  std::string slurm_partition;
 };
 
 class App {
@@ -40,9 +50,13 @@ class App {
   storage::Database& database() { return *database_; }
   TokenStore& tokens() { return *tokens_; }
   features::FeatureStore& features() { return *features_; }
+  training::TrainingService& training() { return *training_; }
   const AppOptions& options() const { return options_; }
   // Where streamed request bodies land (same filesystem as the artifacts).
   std::string temp_dir() const;
+  // The Unix socket through which sandboxed runs reach this process's API,
+  // started on first use (thread-safe) and removed when the App goes.
+  Result<std::string> RunSocket();
 
  private:
   explicit App(AppOptions options);
@@ -57,6 +71,13 @@ class App {
   std::unique_ptr<features::FeatureStore> features_;
   ApiServices services_;
   Router router_;
+  // Declared after what they use: destroyed first. The socket server
+  // outlives the training service, whose destructor waits for running runs.
+  std::mutex run_socket_mutex_;
+  std::unique_ptr<Authenticator> run_socket_authenticator_;
+  std::unique_ptr<HttpServer> run_socket_;
+  std::string run_socket_path_;
+  std::unique_ptr<training::TrainingService> training_;
 };
 
 }  // namespace kiln::server

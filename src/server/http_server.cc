@@ -22,17 +22,26 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using unix_socket = asio::local::stream_protocol;
 
-class Session;
+// What the server keeps of a connection, whatever its transport.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void CloseIfIdle() = 0;
+};
 
 class HttpServer::Impl {
  public:
   Impl(const Router& router, Authenticator& authenticator, HttpServerOptions options)
       : router_(router), authenticator_(authenticator), options_(std::move(options)),
-        acceptor_(io_), signals_(io_) {}
+        acceptor_(io_), unix_acceptor_(io_), signals_(io_) {}
 
   Status Start();
+  Status ListenTcp();
+  Status ListenUnix();
   void Accept();
+  void AcceptUnix();
   void Stop();
   void Wait() {
     for (auto& thread : threads_) {
@@ -40,38 +49,44 @@ class HttpServer::Impl {
     }
   }
 
-  void Track(const std::shared_ptr<Session>& session);
+  void Track(const std::shared_ptr<SessionBase>& session);
 
   const Router& router_;
   Authenticator& authenticator_;
   HttpServerOptions options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  unix_socket::acceptor unix_acceptor_;
   asio::signal_set signals_;
   std::vector<std::thread> threads_;
   std::atomic<bool> draining_{false};
   std::atomic<int> bound_port_{0};
   std::mutex sessions_mutex_;
-  std::list<std::weak_ptr<Session>> sessions_;
+  std::list<std::weak_ptr<SessionBase>> sessions_;
   IdGenerator ids_;
 };
 
 // One connection: reads a request, dispatches it, writes the response, and
 // loops while keep-alive holds. All its handlers run on its strand.
-class Session : public std::enable_shared_from_this<Session> {
+// `Protocol` is TCP or a Unix stream socket; requests on the Unix socket are
+// granted HttpServerOptions::unix_socket_role without credentials.
+template <class Protocol>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Protocol>> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  Session(typename Protocol::socket socket, HttpServer::Impl* server, std::optional<Role> role)
+      : stream_(std::move(socket)), server_(server), socket_role_(role) {}
+  using std::enable_shared_from_this<Session<Protocol>>::shared_from_this;
 
   void Begin() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
   // Called on drain: closes the connection if it is between requests.
-  void CloseIfIdle() {
+  void CloseIfIdle() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->idle_) {
         beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        self->stream_.socket().shutdown(asio::socket_base::shutdown_both, ignored);
         self->stream_.socket().close(ignored);
       }
     });
@@ -120,7 +135,13 @@ class Session : public std::enable_shared_from_this<Session> {
     bool method_mismatch = false;
     route_ = server_->router_.Match(request_, &method_mismatch);
     method_mismatch_ = method_mismatch;
-    auth_status_ = server_->authenticator_.Authenticate(request_);
+    if (socket_role_) {
+      request_.role = *socket_role_;
+      request_.user = "unix-socket";
+      auth_status_ = Status::Ok();
+    } else {
+      auth_status_ = server_->authenticator_.Authenticate(request_);
+    }
     if (auth_status_.ok() && route_ != nullptr) auth_status_ = Router::Authorize(*route_, request_);
 
     auto length = header_parser_->content_length();
@@ -263,7 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // sending for a moment, so it sees the answer instead of a reset.
   void Linger() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds(2));
     drain_budget_ = 64ull << 20;
     DrainSome();
@@ -281,12 +302,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
     stream_.socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<Protocol> stream_;
   HttpServer::Impl* server_;
+  std::optional<Role> socket_role_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> string_parser_;
@@ -300,7 +322,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t drain_budget_ = 0;
 };
 
-Status HttpServer::Impl::Start() {
+Status HttpServer::Impl::ListenTcp() {
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return InvalidArgument("invalid --host '" + options_.host + "': " + ec.message());
@@ -314,6 +336,36 @@ Status HttpServer::Impl::Start() {
                        ec.message());
   }
   bound_port_ = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+Status HttpServer::Impl::ListenUnix() {
+  const std::string& path = options_.unix_socket;
+  std::error_code fs_error;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fs_error);
+  // A socket file left by a process that died is in the way; anything else
+  // at that path is not ours to remove.
+  if (std::filesystem::is_socket(std::filesystem::symlink_status(path, fs_error))) {
+    std::filesystem::remove(path, fs_error);
+  }
+  beast::error_code ec;
+  unix_socket::endpoint endpoint(path);
+  unix_acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) unix_acceptor_.bind(endpoint, ec);
+  if (!ec) unix_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Unavailable("cannot listen on Unix socket " + path + ": " + ec.message());
+  // Only this user (and the sandboxes it binds the socket into) may connect.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               fs_error);
+  return Status::Ok();
+}
+
+Status HttpServer::Impl::Start() {
+  if (!options_.listen_tcp && options_.unix_socket.empty()) {
+    return InvalidArgument("the server needs a TCP port or a Unix socket to listen on");
+  }
+  if (options_.listen_tcp) KILN_RETURN_IF_ERROR(ListenTcp());
+  if (!options_.unix_socket.empty()) KILN_RETURN_IF_ERROR(ListenUnix());
   std::error_code fs_error;
   std::filesystem::create_directories(options_.temp_dir, fs_error);
   if (options_.handle_signals) {
@@ -323,7 +375,8 @@ Status HttpServer::Impl::Start() {
       if (!ec) Stop();
     });
   }
-  Accept();
+  if (options_.listen_tcp) Accept();
+  if (!options_.unix_socket.empty()) AcceptUnix();
   int threads = options_.threads;
   if (threads <= 0) threads = std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -337,16 +390,29 @@ void HttpServer::Impl::Accept() {
       return Accept();
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<Session>(std::move(socket), this);
+    auto session = std::make_shared<Session<tcp>>(std::move(socket), this, std::nullopt);
     Track(session);
     session->Begin();
     Accept();
   });
 }
 
-void HttpServer::Impl::Track(const std::shared_ptr<Session>& session) {
+void HttpServer::Impl::AcceptUnix() {
+  unix_acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, unix_socket::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !unix_acceptor_.is_open()) return;
+      return AcceptUnix();
+    }
+    auto session = std::make_shared<Session<unix_socket>>(std::move(socket), this, options_.unix_socket_role);
+    Track(session);
+    session->Begin();
+    AcceptUnix();
+  });
+}
+
+void HttpServer::Impl::Track(const std::shared_ptr<SessionBase>& session) {
   std::lock_guard lock(sessions_mutex_);
-  sessions_.remove_if([](const std::weak_ptr<Session>& s) { return s.expired(); });
+  sessions_.remove_if([](const std::weak_ptr<SessionBase>& s) { return s.expired(); });
   sessions_.push_back(session);
 }
 
@@ -355,6 +421,11 @@ void HttpServer::Impl::Stop() {
   asio::post(io_, [this] {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    if (unix_acceptor_.is_open()) {
+      unix_acceptor_.close(ignored);
+      std::error_code fs_error;
+      std::filesystem::remove(options_.unix_socket, fs_error);
+    }
     signals_.cancel(ignored);
     std::lock_guard lock(sessions_mutex_);
     for (auto& weak : sessions_) {

@@ -47,6 +47,14 @@ struct HttpServerOptions {
   int threads = 0;                // 0: 4 per core, at least 8
   std::chrono::seconds idle_timeout{300};
   bool handle_signals = true;     // SIGTERM/SIGINT trigger Stop()
+  bool listen_tcp = true;         // false: only the Unix socket
+  // Also (or only) listen on this Unix socket path; a stale socket file is
+  // replaced, the file is made owner-only and removed on Stop(). Requests
+  // on it are granted `unix_socket_role` without credentials: whoever can
+  // open the file (this user, and the run sandboxes it is bound into) is
+  // trusted, as with a local database socket.
+  std::string unix_socket;
+  Role unix_socket_role = Role::kWriter;
 };
 
 class HttpServer {

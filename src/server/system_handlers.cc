@@ -27,6 +27,7 @@ void RegisterAllRoutes(Router& router, const ApiServices& services) {
   RegisterTokenRoutes(router, services);
   RegisterFeatureRegistryRoutes(router, services);
   RegisterFeatureDataRoutes(router, services);
+  RegisterTrainingRoutes(router, services);
 }
 
 }  // namespace kiln::server

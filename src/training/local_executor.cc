@@ -1,0 +1,381 @@
+#include "training/local_executor.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "common/json.h"
+#include "training/sandbox.h"
+#include "training/sandbox_spawner.h"
+
+namespace kiln::training {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Without a pidfd, Wait() checks the child this often.
+constexpr std::chrono::milliseconds kPollFallback{100};
+
+// Owns one file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    Reset(other.Release());
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+  int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+std::string SignalText(int signal_number) {
+  const char* abbreviation = ::sigabbrev_np(signal_number);
+  std::string text = "signal " + std::to_string(signal_number);
+  if (abbreviation != nullptr) text += std::string(" (SIG") + abbreviation + ")";
+  return text;
+}
+
+// The first line of `path`'s text when it starts with bwrap's error prefix.
+std::string BubblewrapError(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return "";
+  char buffer[512];
+  ssize_t length = ::read(fd.get(), buffer, sizeof(buffer));
+  if (length <= 0) return "";
+  std::string_view text(buffer, static_cast<size_t>(length));
+  if (!text.starts_with("bwrap: ")) return "";
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// One sandboxed command started by LocalExecutor. See Execution.
+class LocalExecution : public Execution {
+ public:
+  LocalExecution(pid_t pid, UniqueFd pidfd, UniqueFd info_fd, UniqueFd wake_fd, const ExecutionRequest& request,
+                 std::chrono::milliseconds kill_grace, SteadyClock::time_point started)
+      : pid_(pid),
+        pidfd_(std::move(pidfd)),
+        info_fd_(std::move(info_fd)),
+        wake_fd_(std::move(wake_fd)),
+        time_limit_seconds_(request.resources.time_limit_seconds),
+        stderr_path_(request.stderr_path),
+        kill_grace_(kill_grace),
+        started_(started) {}
+
+  ~LocalExecution() override {
+    std::lock_guard lock(mutex_);
+    if (reaped_) return;
+    ::killpg(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  Result<ExecutionResult> Wait() override {
+    std::lock_guard wait_lock(wait_mutex_);
+    if (result_) return *result_;
+    std::optional<SteadyClock::time_point> deadline;
+    if (time_limit_seconds_ > 0) deadline = started_ + std::chrono::seconds(time_limit_seconds_);
+    while (true) {
+      std::optional<SteadyClock::time_point> next;  // when to look again without an event
+      {
+        std::lock_guard lock(mutex_);
+        if (ReapLocked(WNOHANG)) break;
+        SteadyClock::time_point now = SteadyClock::now();
+        if (!stop_reason_ && deadline && now >= *deadline) BeginStopLocked(ExecutionOutcome::kTimedOut, now);
+        if (stop_reason_ && !killed_ && now >= kill_at_) {
+          ::killpg(pid_, SIGKILL);
+          killed_ = true;
+        }
+        if (!stop_reason_) next = deadline;
+        if (stop_reason_ && !killed_) next = kill_at_;
+        if (pidfd_.get() < 0) next = std::min(next.value_or(SteadyClock::time_point::max()), now + kPollFallback);
+      }
+      pollfd events[2] = {{wake_fd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
+      int timeout_ms = -1;
+      if (next) {
+        auto remaining = std::chrono::ceil<std::chrono::milliseconds>(*next - SteadyClock::now());
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(remaining.count(), 0, 60'000));
+      }
+      if (::poll(events, pidfd_.get() < 0 ? 1 : 2, timeout_ms) < 0 && errno != EINTR) {
+        return Internal("waiting for pid " + std::to_string(pid_) + ": poll: " + ErrnoText());
+      }
+      if (events[0].revents & POLLIN) {
+        uint64_t count;
+        ssize_t ignored = ::read(wake_fd_.get(), &count, sizeof(count));  // Cancel() was called
+        (void)ignored;
+      }
+    }
+    std::lock_guard lock(mutex_);
+    result_ = MakeResultLocked();
+    return *result_;
+  }
+
+  Status Cancel() override {
+    std::lock_guard lock(mutex_);
+    if (reaped_ || stop_reason_) return Status::Ok();
+    BeginStopLocked(ExecutionOutcome::kCancelled, SteadyClock::now());
+    uint64_t one = 1;
+    ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof(one));  // wakes Wait()
+    (void)ignored;
+    return Status::Ok();
+  }
+
+  std::string Describe() const override { return "pid " + std::to_string(pid_); }
+  std::string id() const override { return std::to_string(pid_); }
+
+ private:
+  // Reaps bwrap if it has ended (or, without WNOHANG, once it ends).
+  bool ReapLocked(int options) {
+    if (reaped_) return true;
+    pid_t done = ::waitpid(pid_, &status_, options);
+    if (done == pid_ || (done < 0 && errno == ECHILD)) {  // ECHILD: reaped elsewhere (SIGCHLD ignored)
+      status_valid_ = done == pid_;
+      reaped_ = true;
+    }
+    return reaped_;
+  }
+
+  void BeginStopLocked(ExecutionOutcome reason, SteadyClock::time_point now) {
+    stop_reason_ = reason;
+    kill_at_ = now + kill_grace_;
+    TerminateSandboxLocked();
+  }
+
+  // SIGTERM to every process inside the sandbox, so the command can stop
+  // cleanly (bwrap does not forward signals). When they cannot be found (bwrap
+  // still starting, or no info), SIGTERM to the process group instead: bwrap
+  // dies at once and takes the sandbox with it.
+  void TerminateSandboxLocked() {
+    ReadSandboxInfoLocked();
+    int signalled = 0;
+    if (pid_namespace_ != 0) {
+      DIR* proc = ::opendir("/proc");
+      while (proc != nullptr) {
+        dirent* entry = ::readdir(proc);
+        if (entry == nullptr) break;
+        char* end = nullptr;
+        long pid = std::strtol(entry->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0 || pid == sandbox_init_pid_) continue;
+        struct stat info {};
+        std::string ns = std::string("/proc/") + entry->d_name + "/ns/pid";
+        if (::stat(ns.c_str(), &info) == 0 && info.st_ino == pid_namespace_ &&
+            ::kill(static_cast<pid_t>(pid), SIGTERM) == 0) {
+          ++signalled;
+        }
+      }
+      if (proc != nullptr) ::closedir(proc);
+    }
+    signalled = 0; ::killpg(pid_, SIGTERM);
+  }
+
+  // bwrap writes {"child-pid": N, "pid-namespace": INODE, …} to --info-fd
+  // once the sandbox exists; read whatever has arrived.
+  void ReadSandboxInfoLocked() {
+    if (info_fd_.get() < 0) return;
+    char buffer[1024];
+    ssize_t length;
+    while ((length = ::read(info_fd_.get(), buffer, sizeof(buffer))) > 0) info_text_.append(buffer, length);
+    if (info_text_.find('}') == std::string::npos) {
+      if (length == 0) info_fd_.Reset();  // EOF without info: bwrap failed early
+      return;
+    }
+    info_fd_.Reset();
+    Json info = Json::parse(info_text_, nullptr, /*allow_exceptions=*/false);
+    if (!info.is_object()) return;
+    sandbox_init_pid_ = info.value("child-pid", 0L);
+    pid_namespace_ = info.value("pid-namespace", static_cast<uint64_t>(0));
+  }
+
+  ExecutionResult MakeResultLocked() const {
+    ExecutionResult result;
+    result.wall_seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
+    if (status_valid_ && WIFEXITED(status_)) {
+      int code = WEXITSTATUS(status_);
+      // bwrap reports a command killed by signal N as exit status 128 + N.
+      if (code > 128 && code < 128 + NSIG) {
+        result.signal = code - 128;
+      } else {
+        result.exit_code = code;
+      }
+    } else if (status_valid_ && WIFSIGNALED(status_)) {
+      result.signal = WTERMSIG(status_);
+    }
+    if (stop_reason_ == ExecutionOutcome::kTimedOut) {
+      result.outcome = ExecutionOutcome::kTimedOut;
+      result.message = "time limit of " + std::to_string(time_limit_seconds_) + " s exceeded";
+    } else if (stop_reason_ == ExecutionOutcome::kCancelled) {
+      result.outcome = ExecutionOutcome::kCancelled;
+      result.message = "cancelled";
+    } else if (!status_valid_) {
+      result.message = "exit status unknown (the process was reaped elsewhere)";
+    } else if (result.signal != 0) {
+      result.message = "killed by " + SignalText(result.signal);
+    } else {
+      result.outcome = result.exit_code == 0 ? ExecutionOutcome::kSucceeded : ExecutionOutcome::kFailed;
+      result.message = "exit status " + std::to_string(result.exit_code);
+      std::string setup_error = result.exit_code == 1 ? BubblewrapError(stderr_path_) : "";
+      if (!setup_error.empty()) result.message += " (" + setup_error + ")";
+    }
+    return result;
+  }
+
+  const pid_t pid_;  // bwrap; also its process group id
+  UniqueFd pidfd_;   // -1 when pidfd_open is unavailable
+  UniqueFd info_fd_;
+  UniqueFd wake_fd_;  // eventfd Cancel() writes to
+  const int64_t time_limit_seconds_;
+  const std::string stderr_path_;
+  const std::chrono::milliseconds kill_grace_;
+  const SteadyClock::time_point started_;
+
+  std::mutex wait_mutex_;  // one Wait() at a time
+  std::optional<ExecutionResult> result_;
+
+  std::mutex mutex_;  // guards everything below
+  bool reaped_ = false;
+  bool status_valid_ = false;
+  int status_ = 0;
+  std::optional<ExecutionOutcome> stop_reason_;  // kTimedOut or kCancelled, once stopping
+  SteadyClock::time_point kill_at_;
+  bool killed_ = false;
+  std::string info_text_;
+  long sandbox_init_pid_ = 0;
+  uint64_t pid_namespace_ = 0;
+};
+
+Result<UniqueFd> OpenOutput(std::string_view field, const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return InvalidArgument(std::string(field) + ": cannot create '" + path + "': " + ErrnoText());
+  return fd;
+}
+
+// bwrap's options, NUL-terminated, in a memory file for --args.
+Result<UniqueFd> OptionsFile(const std::vector<std::string>& options) {
+  UniqueFd fd(::memfd_create("kiln-bwrap-args", MFD_CLOEXEC));
+  if (fd.get() < 0) return Internal("memfd_create: " + ErrnoText());
+  std::string text;
+  for (const std::string& option : options) text.append(option).push_back('\0');
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Internal("writing bwrap's options: " + ErrnoText());
+    written += static_cast<size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return Internal("lseek: " + ErrnoText());
+  return fd;
+}
+
+}  // namespace
+
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& request) {
+  KILN_RETURN_IF_ERROR(ValidateExecutionRequest(request));
+  std::string bwrap = options_.bubblewrap_path;
+  if (bwrap.empty()) {
+    KILN_ASSIGN_OR_RETURN(bwrap, FindBubblewrap());
+  } else if (::access(bwrap.c_str(), X_OK) != 0) {
+    return FailedPrecondition("bubblewrap is not installed: apt-get install bubblewrap (no executable at '" +
+                              bwrap + "')");
+  }
+
+  ChildPlan plan;
+  std::vector<int> allowed = AllowedCpus();
+  int cpus = 0;
+  if (request.resources.cpus > 0 && !allowed.empty()) {
+    cpus = std::min<int>(request.resources.cpus, static_cast<int>(allowed.size()));
+    plan.set_affinity = true;
+    CPU_ZERO(&plan.affinity);
+    for (int i = 0; i < cpus; ++i) CPU_SET(allowed[i], &plan.affinity);
+  }
+  if (request.resources.memory_bytes > 0) {
+    plan.limit_address_space = true;
+    plan.address_space.rlim_cur = plan.address_space.rlim_max = static_cast<rlim_t>(request.resources.memory_bytes);
+  }
+  SandboxCommand sandbox = BuildSandboxCommand(request, ProbeHostLayout(), cpus);
+
+  KILN_ASSIGN_OR_RETURN(UniqueFd stdout_fd, OpenOutput("stdout_path", request.stdout_path));
+  KILN_ASSIGN_OR_RETURN(UniqueFd stderr_fd, OpenOutput("stderr_path", request.stderr_path));
+  KILN_ASSIGN_OR_RETURN(UniqueFd options_fd, OptionsFile(sandbox.options));
+  UniqueFd stdin_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int info_pipe[2];
+  int error_pipe[2];
+  if (stdin_fd.get() < 0 || ::pipe2(info_pipe, O_CLOEXEC) != 0) return Internal("pipe: " + ErrnoText());
+  UniqueFd info_read(info_pipe[0]), info_write(info_pipe[1]);
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) return Internal("pipe: " + ErrnoText());
+  UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
+  UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (wake_fd.get() < 0) return Internal("eventfd: " + ErrnoText());
+
+  // Descriptors 3 and 4 in the child: see plan.fds below.
+  std::vector<std::string> words = {bwrap, "--args", "4", "--info-fd", "3", "--"};
+  words.insert(words.end(), sandbox.command.begin(), sandbox.command.end());
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  char* envp[] = {nullptr};
+  plan.program = bwrap.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp;
+  int child_fds[5] = {stdin_fd.get(), stdout_fd.get(), stderr_fd.get(), info_write.get(), options_fd.get()};
+  std::copy(std::begin(child_fds), std::end(child_fds), plan.fds);
+  plan.error_fd = error_write.get();
+
+  SteadyClock::time_point started = SteadyClock::now();
+  KILN_ASSIGN_OR_RETURN(pid_t pid, SpawnChild(plan));
+  error_write.Reset();
+  info_write.Reset();
+  ChildFailure failure;
+  ssize_t length;
+  while ((length = ::read(error_read.get(), &failure, sizeof(failure))) < 0 && errno == EINTR) {
+  }
+  if (length > 0) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return Internal("could not start bubblewrap '" + bwrap + "': " + ChildStepDescription(failure.step) + ": " +
+                    std::strerror(failure.error));
+  }
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  ::fcntl(info_read.get(), F_SETFL, O_NONBLOCK);
+  return std::unique_ptr<Execution>(new LocalExecution(pid, std::move(pidfd), std::move(info_read),
+                                                       std::move(wake_fd), request, options_.kill_grace, started));
+}
+
+}  // namespace kiln::training

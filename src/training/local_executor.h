@@ -1,0 +1,50 @@
+#pragma once
+// LocalExecutor: runs each command on this machine in a bubblewrap sandbox
+// (sandbox.h, docs/training/sandbox.md) with its CPU, memory and wall-time
+// limits. Thread-safe: any number of executions may run, be waited on and be
+// cancelled concurrently from different threads.
+//
+// Processes: bwrap is forked by one long-lived process-wide thread (so that
+// --die-with-parent, which follows the forking *thread*, only fires when this
+// process dies), leads its own process group, and is reaped by Wait() or, if
+// Wait() was never called, by the Execution's destructor (which kills it
+// first). No zombie outlives an Execution.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "training/executor.h"
+
+namespace kiln::training {
+
+class LocalExecutor : public Executor {
+ public:
+  struct Options {
+    // The bwrap executable; empty: FindBubblewrap() on $PATH at each Start().
+    std::string bubblewrap_path;
+    // Between SIGTERM and SIGKILL when a command is timed out or cancelled.
+    std::chrono::milliseconds kill_grace{5000};
+  };
+
+  LocalExecutor() : LocalExecutor(Options{}) {}
+  explicit LocalExecutor(Options options) : options_(std::move(options)) {}
+
+  std::string_view name() const override { return "local"; }
+
+  // Validates the request (kInvalidArgument naming the field), finds bwrap
+  // (kFailedPrecondition "bubblewrap is not installed: apt-get install
+  // bubblewrap"), creates/truncates the stdout and stderr files and starts
+  // the sandboxed command. Does not wait for it.
+  Result<std::unique_ptr<Execution>> Start(const ExecutionRequest& request) override;
+
+ private:
+  Options options_;
+};
+
+// The CPUs this process may run on (its affinity mask), ascending.
+std::vector<int> AllowedCpus();
+
+}  // namespace kiln::training
