@@ -21,6 +21,7 @@ int RunCli(int argc, char** argv) {
   AddTokensCommand(root, context);
   AddFeaturesCommand(root, context);
   AddTrainingCommands(root, context);
+  AddStatsCommand(root, context);
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -46,5 +46,7 @@ void AddTokensCommand(CLI::App& root, CommandContext& context);
 void AddFeaturesCommand(CLI::App& root, CommandContext& context);
 void AddTrainingCommands(CLI::App& root, CommandContext& context);       // training_command.cc
 void AddTrainingRunCommands(CLI::App* runs, CommandContext& context);   // runs cancel|reproduce|queue
+void AddModelGuardrailCommands(CLI::App* models, CommandContext& context);  // promotion_command.cc
+void AddStatsCommand(CLI::App& root, CommandContext& context);
 
 }  // namespace kiln::cli

@@ -143,6 +143,7 @@ void AddModelsCommand(CLI::App& root, CommandContext& context) {
     if (!status.ok()) return context.Fail(status);
     std::cout << "deleted alias " << *alias_model << "@" << *alias_name << "\n";
   });
+  AddModelGuardrailCommands(models, context);
 }
 
 }  // namespace kiln::cli

@@ -266,6 +266,20 @@ Result<PushResult> FeatureStore::Push(const PushRequest& request) {
   return pusher.Run(*entry.repository, request, store, impl_->options.threads);
 }
 
+Result<OnlineReadiness> FeatureStore::CheckOnlineReadiness(const std::string& project, const std::string& service,
+                                                           int64_t service_version) {
+  KILN_ASSIGN_OR_RETURN(std::string resolved, impl_->ResolveProject(project));
+  KILN_ASSIGN_OR_RETURN(RepositoryVersion latest, impl_->registry.GetVersionInfo(resolved));
+  KILN_ASSIGN_OR_RETURN(Impl::Entry entry, impl_->CurrentEntry(resolved));
+  std::shared_ptr<const Repository> repository = entry.repository;
+  if (entry.version != latest.version) {  // the cache has not caught up yet
+    KILN_ASSIGN_OR_RETURN(repository, impl_->registry.GetRepository(resolved, latest.version));
+  }
+  KILN_ASSIGN_OR_RETURN(OnlineStore * store, online());
+  OnlineReadinessChecker checker(impl_->database, impl_->registry);
+  return checker.Check(*repository, latest.version, store->Describe(), service, service_version);
+}
+
 Result<std::vector<QuarantinedRow>> FeatureStore::ListQuarantine(const std::string& project, int64_t limit) {
   if (limit <= 0) limit = 100;
   KILN_ASSIGN_OR_RETURN(auto connection, impl_->database.Acquire());

@@ -24,6 +24,7 @@
 #include "data/frame.h"
 #include "features/definitions.h"
 #include "features/feature_registry.h"
+#include "features/online_readiness.h"
 #include "features/online_store.h"
 #include "features/repository.h"
 #include "features/training_set.h"
@@ -178,6 +179,15 @@ class FeatureStore {
   Result<PushResult> Push(const PushRequest& request);  // push.h
   // Newest first; an empty project lists every project; limit <= 0 means 100.
   Result<std::vector<QuarantinedRow>> ListQuarantine(const std::string& project, int64_t limit);
+
+  // Whether a model trained on version `service_version` of `service` can be
+  // served from this store's online store now (online_readiness.h): the
+  // service's current version and features, and for each feature view it
+  // needs, a materialization into online() and no definition change since.
+  // Reads the latest applied repository (not the cache). Errors: kNotFound
+  // (project, service, version), kInvalidArgument (service_version < 1).
+  Result<OnlineReadiness> CheckOnlineReadiness(const std::string& project, const std::string& service,
+                                               int64_t service_version);
 
   // The online store, opened on first use.
   Result<OnlineStore*> online();

@@ -53,6 +53,10 @@ void RegisterFeatureDataRoutes(Router& router, const ApiServices& services);    
 // /api/training: runs from specs, queue, cancel, reproduce, sweeps.
 void RegisterTrainingRoutes(Router& router, const ApiServices& services);  // training_handlers.cc
 
+// /api/models/{register,promote,alias-history,promotions} and /api/stats:
+// the registry's guardrails and iteration statistics.
+void RegisterPromotionRoutes(Router& router, const ApiServices& services);  // promotion_handlers.cc
+
 // Every route of the API.
 void RegisterAllRoutes(Router& router, const ApiServices& services);
 

@@ -132,7 +132,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& options) {
   app->services_.registry = app->registry_.get();
   app->services_.tokens = app->tokens_.get();
   training::TrainingServiceOptions training_options;
-  training_options.data_dir = options.data_dir;
+  training_options.data_dir = fs::absolute(options.data_dir, error).string();
   training_options.kiln_binary = ThisExecutable();
   training_options.python_client_dir = FindPythonClient(training_options.kiln_binary);
   App* raw = app.get();

@@ -28,6 +28,7 @@ void RegisterAllRoutes(Router& router, const ApiServices& services) {
   RegisterFeatureRegistryRoutes(router, services);
   RegisterFeatureDataRoutes(router, services);
   RegisterTrainingRoutes(router, services);
+  RegisterPromotionRoutes(router, services);
 }
 
 }  // namespace kiln::server

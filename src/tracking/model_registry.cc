@@ -163,7 +163,8 @@ Result<RegisteredModel> ModelRegistry::GetRegisteredModel(const std::string& nam
   return LoadModel(*connection, name);
 }
 
-Result<RegisteredModel> ModelRegistry::RenameRegisteredModel(const std::string& name, const std::string& new_name) {
+Result<RegisteredModel> ModelRegistry::RenameRegisteredModel(const std::string& name, const std::string& new_name,
+                                                             const std::string& actor) {
   KILN_RETURN_IF_ERROR(ValidateModelName(name));
   KILN_RETURN_IF_ERROR(ValidateModelName(new_name, "new_name"));
   const int64_t now = clock_.NowMillis();
@@ -174,11 +175,26 @@ Result<RegisteredModel> ModelRegistry::RenameRegisteredModel(const std::string& 
       KILN_ASSIGN_OR_RETURN(storage::Rows taken,
                             connection.Query("SELECT 1 FROM registered_models WHERE name = ?", {new_name}));
       if (!taken.empty()) return ModelExists(new_name);
-      // Versions, their tags, model tags and aliases follow by ON UPDATE CASCADE.
+      // Versions, their tags, model tags, aliases, alias history, promotions
+      // and lineage follow by ON UPDATE CASCADE.
       Status updated = Exec(connection, "UPDATE registered_models SET name = ?, last_updated_time = ? WHERE name = ?",
                            {new_name, now, name});
       if (updated.code() == StatusCode::kAlreadyExists) return ModelExists(new_name);
       KILN_RETURN_IF_ERROR(updated);
+      // Each alias now answers to the new name: one history row per alias.
+      KILN_ASSIGN_OR_RETURN(storage::Rows aliases,
+                            connection.Query("SELECT alias, version FROM registered_model_aliases WHERE name = ? "
+                                             "ORDER BY alias",
+                                             {new_name}));
+      for (const storage::Row& row : aliases) {
+        KILN_RETURN_IF_ERROR(AppendAliasMove(connection, {.name = new_name,
+                                                          .alias = row.String(0),
+                                                          .from_version = row.Int(1),
+                                                          .to_version = row.Int(1),
+                                                          .actor = actor,
+                                                          .timestamp = now,
+                                                          .reason = "renamed from '" + name + "'"}));
+      }
     } else {
       KILN_RETURN_IF_ERROR(
           Exec(connection, "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", {now, name}));
@@ -213,6 +229,13 @@ Status ModelRegistry::DeleteRegisteredModel(const std::string& name) {
   return database_.InTransaction([&](Connection& connection) -> Status {
     KILN_RETURN_IF_ERROR(RequireModel(connection, name));
     // Children first: the foreign keys do not cascade deletes.
+    KILN_RETURN_IF_ERROR(Exec(connection,
+                             "DELETE FROM model_promotion_checks WHERE promotion_id IN "
+                             "(SELECT id FROM model_promotions WHERE name = ?)",
+                             {name}));
+    KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM model_promotions WHERE name = ?", {name}));
+    KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM registered_model_alias_history WHERE name = ?", {name}));
+    KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM model_version_lineage WHERE name = ?", {name}));
     KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM model_version_tags WHERE name = ?", {name}));
     KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM registered_model_aliases WHERE name = ?", {name}));
     KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM model_versions WHERE name = ?", {name}));
@@ -371,6 +394,18 @@ Result<ModelVersion> ModelRegistry::CreateModelVersion(const NewModelVersion& re
     for (const RegistryTag& tag : UniqueTags(request.tags)) {
       KILN_RETURN_IF_ERROR(UpsertVersionTag(connection, request.name, version, tag));
     }
+    if (resolved.run_id) {
+      // The run's project and start, for iteration statistics.
+      KILN_ASSIGN_OR_RETURN(storage::Rows run,
+                            connection.Query("SELECT experiment_id, start_time FROM runs WHERE run_uuid = ?",
+                                             {*resolved.run_id}));
+      if (!run.empty()) {  // else deleted for good meanwhile: no lineage
+        KILN_RETURN_IF_ERROR(Exec(connection,
+                                 "INSERT INTO model_version_lineage (name, version, run_id, experiment_id, "
+                                 "run_start_time, registered_time) VALUES (?, ?, ?, ?, ?, ?)",
+                                 {request.name, version, *resolved.run_id, run[0].Int(0), run[0].Int(1), now}));
+      }
+    }
     KILN_ASSIGN_OR_RETURN(created, LoadVersion(connection, request.name, version));
     return Status::Ok();
   }));
@@ -431,13 +466,18 @@ Result<ModelVersion> ModelRegistry::TransitionModelVersionStage(const std::strin
   return moved;
 }
 
-Status ModelRegistry::DeleteModelVersion(const std::string& name, int64_t version) {
+Status ModelRegistry::DeleteModelVersion(const std::string& name, int64_t version, const std::string& actor) {
   KILN_RETURN_IF_ERROR(ValidateModelName(name));
   const int64_t now = clock_.NowMillis();
   return database_.InTransaction([&](Connection& connection) -> Status {
     KILN_RETURN_IF_ERROR(RequireVersion(connection, name, version));
-    KILN_RETURN_IF_ERROR(Exec(connection, "DELETE FROM registered_model_aliases WHERE name = ? AND version = ?",
-                             {name, version}));
+    KILN_ASSIGN_OR_RETURN(storage::Rows aliases,
+                          connection.Query("SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? "
+                                           "ORDER BY alias",
+                                           {name, version}));
+    for (const storage::Row& row : aliases) {
+      KILN_RETURN_IF_ERROR(MoveAlias(connection, name, row.String(0), std::nullopt, actor, "version deleted", now));
+    }
     KILN_RETURN_IF_ERROR(
         Exec(connection, "DELETE FROM model_version_tags WHERE name = ? AND version = ?", {name, version}));
     KILN_RETURN_IF_ERROR(
@@ -499,24 +539,25 @@ Status ModelRegistry::DeleteModelVersionTag(const std::string& name, int64_t ver
 
 // --- Aliases ---
 
-Status ModelRegistry::SetRegisteredModelAlias(const std::string& name, const std::string& alias, int64_t version) {
+Status ModelRegistry::SetRegisteredModelAlias(const std::string& name, const std::string& alias, int64_t version,
+                                              const std::string& actor, const std::string& reason) {
   KILN_RETURN_IF_ERROR(ValidateModelName(name));
   KILN_RETURN_IF_ERROR(ValidateAliasName(alias));
+  const int64_t now = clock_.NowMillis();
   return database_.InTransaction([&](Connection& connection) -> Status {
     KILN_RETURN_IF_ERROR(RequireVersion(connection, name, version));
-    return Exec(connection,
-               "INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) "
-               "ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version",
-               {name, alias, version});
+    return MoveAlias(connection, name, alias, version, actor, reason, now);
   });
 }
 
-Status ModelRegistry::DeleteRegisteredModelAlias(const std::string& name, const std::string& alias) {
+Status ModelRegistry::DeleteRegisteredModelAlias(const std::string& name, const std::string& alias,
+                                                 const std::string& actor, const std::string& reason) {
   KILN_RETURN_IF_ERROR(ValidateModelName(name));
   KILN_RETURN_IF_ERROR(ValidateAliasName(alias));
+  const int64_t now = clock_.NowMillis();
   return database_.InTransaction([&](Connection& connection) -> Status {
     KILN_RETURN_IF_ERROR(RequireModel(connection, name));
-    return Exec(connection, "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", {name, alias});
+    return MoveAlias(connection, name, alias, std::nullopt, actor, reason, now);
   });
 }
 

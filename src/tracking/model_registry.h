@@ -4,6 +4,11 @@
 // model_registry.proto. Aliases ("champion", "challenger") are how serving and
 // experiments name a version; stages remain only for old MLflow clients.
 //
+// The registry also keeps the guardrail records of issue 4: every alias move
+// (who, when, from, to, why), promotion records with their checks
+// (promotion_records.h) and the run behind each version, from which
+// iteration statistics are computed (iteration_stats.h).
+//
 // ModelRegistry borrows the database, the tracking store (to check runs and
 // resolve runs:/ sources) and the clock; it holds no other state, so one
 // instance is safe to use from any number of threads. Every write runs in one
@@ -18,7 +23,9 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "storage/database.h"
+#include "tracking/iteration_stats.h"
 #include "tracking/model_registry_rules.h"
+#include "tracking/promotion_records.h"
 
 namespace kiln::tracking {
 
@@ -75,6 +82,19 @@ struct NewModelVersion {
   std::string user_id;  // optional: who registered it
 };
 
+// One move of an alias (registered_model_alias_history). A rename of the
+// model carries each alias over with from_version == to_version.
+struct AliasMove {
+  int64_t id = 0;  // increases in commit order
+  std::string name;
+  std::string alias;
+  std::optional<int64_t> from_version;  // nullopt: the alias was new
+  std::optional<int64_t> to_version;    // nullopt: the alias was deleted
+  std::string actor;                    // "" when unknown
+  int64_t timestamp = 0;                // ms, from the registry's clock
+  std::string reason;                   // "" when none given
+};
+
 struct RegisteredModelPage {
   std::vector<RegisteredModel> models;
   std::string next_page_token;  // empty on the last page
@@ -99,12 +119,16 @@ class ModelRegistry {
   // kNotFound "Registered Model with name=x not found"
   Result<RegisteredModel> GetRegisteredModel(const std::string& name);
   // Renames the model and everything that hangs off it (versions, tags,
-  // aliases). kAlreadyExists when `new_name` is taken.
-  Result<RegisteredModel> RenameRegisteredModel(const std::string& name, const std::string& new_name);
+  // aliases, alias history, promotions). Each alias gets a history row
+  // (from = to = its version, reason "renamed from '<old name>'").
+  // kAlreadyExists when `new_name` is taken.
+  Result<RegisteredModel> RenameRegisteredModel(const std::string& name, const std::string& new_name,
+                                                const std::string& actor = "");
   // Sets the description (nullopt clears it, as MLflow does).
   Result<RegisteredModel> UpdateRegisteredModel(const std::string& name,
                                                 const std::optional<std::string>& description);
-  // Deletes the model with its versions, tags and aliases.
+  // Deletes the model with its versions, tags, aliases, alias history,
+  // promotion records and lineage.
   Status DeleteRegisteredModel(const std::string& name);
   // `filter`, `order_by` and `page_token` follow MLflow's search grammar
   // (tracking/search_plan.h); max_results 0 takes MLflow's default.
@@ -132,8 +156,10 @@ class ModelRegistry {
   // (Staging and Production only) other versions in that stage become Archived.
   Result<ModelVersion> TransitionModelVersionStage(const std::string& name, int64_t version,
                                                    const std::string& stage, bool archive_existing_versions);
-  // Deletes the version, its tags and the aliases that point at it.
-  Status DeleteModelVersion(const std::string& name, int64_t version);
+  // Deletes the version, its tags and the aliases that point at it (each
+  // recorded in the alias history with reason "version deleted"). Its
+  // promotion records and lineage stay.
+  Status DeleteModelVersion(const std::string& name, int64_t version, const std::string& actor = "");
   Result<ModelVersionPage> SearchModelVersions(std::string_view filter, int64_t max_results,
                                                const std::vector<std::string>& order_by,
                                                std::string_view page_token);
@@ -144,12 +170,46 @@ class ModelRegistry {
   Status DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key);
 
   // --- Aliases ---
-  // Points `alias` at `version`, moving it if it pointed elsewhere.
-  Status SetRegisteredModelAlias(const std::string& name, const std::string& alias, int64_t version);
+  // Points `alias` at `version`, moving it if it pointed elsewhere, and
+  // appends the move to the alias history in the same transaction (a move
+  // to the version it already points at changes and records nothing).
+  // `actor` and `reason` ("" = unknown) are stored with the move.
+  Status SetRegisteredModelAlias(const std::string& name, const std::string& alias, int64_t version,
+                                 const std::string& actor = "", const std::string& reason = "");
   // Deleting an absent alias is not an error (MLflow); an absent model is.
-  Status DeleteRegisteredModelAlias(const std::string& name, const std::string& alias);
+  // A deletion is recorded in the alias history (to_version null).
+  Status DeleteRegisteredModelAlias(const std::string& name, const std::string& alias,
+                                    const std::string& actor = "", const std::string& reason = "");
   // kNotFound "Registered model alias champion not found."
   Result<ModelVersion> GetModelVersionByAlias(const std::string& name, const std::string& alias);
+
+  // The moves of `alias` (every alias when empty), newest first (alias_history.cc); at most
+  // `limit` of them (0: all). Errors: kNotFound for an unknown model,
+  // kInvalidArgument for a bad alias name or a negative limit.
+  Result<std::vector<AliasMove>> AliasHistory(const std::string& name, const std::string& alias, int64_t limit);
+
+  // --- Promotions (promotion_records.cc) ---
+  // Records a promotion of `request.candidate_version` to `request.alias`
+  // with its checks, in one transaction: the record and its checks; the
+  // candidate's tags kiln.check.<name> = "passed" | "failed: <detail>"
+  // (kiln.check.* tags of earlier promotions that this one lacks are
+  // removed) and kiln.promotion.last = "accepted" | "refused"; and, when
+  // every check passed (accepted), the alias move (reason "promotion").
+  // Errors: kNotFound (model, version); kInvalidArgument (alias, check
+  // names); kFailedPrecondition when expected_previous_version is set and
+  // the alias has moved since (nothing is recorded then).
+  Result<PromotionRecord> RecordPromotion(const NewPromotion& request);
+  // Promotions of the model (of one candidate version when given), newest
+  // first, at most `limit` (0: all). kNotFound for an unknown model.
+  Result<std::vector<PromotionRecord>> ListPromotions(const std::string& name, std::optional<int64_t> version,
+                                                      int64_t limit);
+
+  // --- Iteration statistics (iteration_stats.cc) ---
+  // Registrations and promotions per ISO week and lead times from run
+  // start, for one project or all (docs/formats/model-registry.md,
+  // "Iteration statistics"). Errors: kInvalidArgument (window, alias,
+  // project id), kNotFound (project).
+  Result<IterationStats> ComputeIterationStats(const IterationStatsRequest& request);
 
   // Resolves models:/<name>/<version>, models:/<name>@<alias>,
   // models:/<name>/latest (highest version) and models:/<name>/<stage>
@@ -164,6 +224,14 @@ class ModelRegistry {
   };
   Result<ResolvedSource> ResolveSource(const NewModelVersion& request);
   Result<std::string> RunArtifactUri(const std::string& run_id);
+  // Points `alias` at `to_version` (nullopt: deletes it) and appends the
+  // move to the history, unless it already is so. REQUIRES: inside a write
+  // transaction; the model (and to_version) exist.
+  static Status MoveAlias(storage::Connection& connection, const std::string& name, const std::string& alias,
+                          std::optional<int64_t> to_version, const std::string& actor, const std::string& reason,
+                          int64_t now);
+  // Appends one row to registered_model_alias_history.
+  static Status AppendAliasMove(storage::Connection& connection, const AliasMove& move);
 
   storage::Database& database_;
   TrackingStore& tracking_;

@@ -21,15 +21,17 @@ struct SplitMatrix {
   DMatrix matrix;
 };
 
-Result<SplitMatrix> MakeSplit(const data::Frame& frame, const TrainerJob& job, const std::vector<float>& labels,
-                            std::vector<int64_t> rows, const std::vector<std::string>& feature_types) {
+Result<SplitMatrix> MakeSplit(const data::Frame& frame, const TrainerJob& job,
+                              const std::vector<float>& labels, std::vector<int64_t> rows,
+                              const std::vector<std::string>& feature_types) {
   SplitMatrix split;
   split.rows = std::move(rows);
-  KILN_ASSIGN_OR_RETURN(split.features, FeatureMatrix(frame, job.features, &split.rows, "the built-in trainer"));
+  KILN_ASSIGN_OR_RETURN(split.features,
+                        FeatureMatrix(frame, job.features, &split.rows, "the built-in trainer"));
   split.labels = TakeValues(labels, split.rows);
   if (split.rows.empty()) return split;
-  KILN_ASSIGN_OR_RETURN(split.matrix,
-                        DMatrix::FromDense(split.features, split.rows.size(), job.features.size(), job.threads));
+  KILN_ASSIGN_OR_RETURN(
+      split.matrix, DMatrix::FromDense(split.features, split.rows.size(), job.features.size(), job.threads));
   KILN_RETURN_IF_ERROR(split.matrix.SetLabels(split.labels));
   KILN_RETURN_IF_ERROR(split.matrix.SetFeatureInfo(job.features, feature_types));
   return split;
@@ -57,7 +59,8 @@ Status Configure(Booster& booster, const TrainerJob& job, const std::vector<std:
   for (const auto& [name, value] : job.xgboost.params) {
     if (name != "eval_metric") KILN_RETURN_IF_ERROR(booster.SetParam(name, value));
   }
-  if (!job.xgboost.params.contains("tree_method")) KILN_RETURN_IF_ERROR(booster.SetParam("tree_method", "hist"));
+  if (!job.xgboost.params.contains("tree_method"))
+    KILN_RETURN_IF_ERROR(booster.SetParam("tree_method", "hist"));
   KILN_RETURN_IF_ERROR(booster.SetParam("objective", job.xgboost.objective));
   KILN_RETURN_IF_ERROR(booster.SetParam("seed", std::to_string(job.xgboost.seed)));
   KILN_RETURN_IF_ERROR(booster.SetParam("nthread", std::to_string(job.threads)));
@@ -74,8 +77,8 @@ struct BoostHistory {
 // Boosts up to num_boost_round rounds, stopping as XGBoost's EarlyStopping
 // callback does: on the last metric of the validation set, after
 // early_stopping_rounds rounds without a strict improvement.
-Result<BoostHistory> Boost(Booster& booster, const TrainerJob& job, const SplitMatrix& train, const SplitMatrix& valid,
-                           bool quiet) {
+Result<BoostHistory> Boost(Booster& booster, const TrainerJob& job, const SplitMatrix& train,
+                           const SplitMatrix& valid, bool quiet) {
   BoostHistory history;
   const int patience = job.xgboost.early_stopping_rounds;
   double best_score = 0;
@@ -121,6 +124,28 @@ Result<int> CountTrees(const Booster& model) {
   return param.is_object() ? std::stoi(param.value("num_trees", "0")) : 0;
 }
 
+// SHAP contributions of the validation rows, or of an evenly spaced sample
+// of at most kShapMaxRows of them (TreeSHAP costs far more than prediction).
+constexpr size_t kShapMaxRows = 10000;
+
+Result<std::vector<float>> ShapContributions(const Booster& model, const SplitMatrix& valid, size_t width,
+                                             int threads, size_t* rows_used) {
+  const size_t rows = valid.rows.size();
+  if (rows <= kShapMaxRows) {
+    *rows_used = rows;
+    return model.Predict(valid.matrix, Booster::PredictionType::kContributions);
+  }
+  const size_t step = (rows + kShapMaxRows - 1) / kShapMaxRows;
+  std::vector<float> sample;
+  for (size_t row = 0; row < rows; row += step) {
+    sample.insert(sample.end(), valid.features.begin() + row * width,
+                  valid.features.begin() + (row + 1) * width);
+  }
+  *rows_used = sample.size() / width;
+  KILN_ASSIGN_OR_RETURN(DMatrix matrix, DMatrix::FromDense(sample, *rows_used, width, threads));
+  return model.Predict(matrix, Booster::PredictionType::kContributions);
+}
+
 ProfiledColumn Profiled(std::string name, std::string role, std::string type, const std::vector<float>& train,
                         const std::vector<float>& valid, size_t offset = 0, size_t stride = 1) {
   return ProfiledColumn{std::move(name), std::move(role), std::move(type),
@@ -151,9 +176,12 @@ Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::strin
     info.signature.features.push_back({feature, type});
     feature_types.push_back(XGBoostFeatureType(type));
   }
-  KILN_ASSIGN_OR_RETURN(SplitMatrix train, MakeSplit(frame, job, labels, std::move(rows.train), feature_types));
-  KILN_ASSIGN_OR_RETURN(SplitMatrix valid, MakeSplit(frame, job, labels, std::move(rows.validation), feature_types));
-  KILN_ASSIGN_OR_RETURN(SplitMatrix holdout, MakeSplit(frame, job, labels, std::move(rows.holdout), feature_types));
+  KILN_ASSIGN_OR_RETURN(SplitMatrix train,
+                        MakeSplit(frame, job, labels, std::move(rows.train), feature_types));
+  KILN_ASSIGN_OR_RETURN(SplitMatrix valid,
+                        MakeSplit(frame, job, labels, std::move(rows.validation), feature_types));
+  KILN_ASSIGN_OR_RETURN(SplitMatrix holdout,
+                        MakeSplit(frame, job, labels, std::move(rows.holdout), feature_types));
   frame = data::Frame();  // the matrices hold what is needed from here on
 
   const std::vector<std::string> metrics = EvalMetrics(job.xgboost);
@@ -188,7 +216,8 @@ Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::strin
   summary.holdout_rows = static_cast<int64_t>(holdout.rows.size());
   std::vector<MetricLine> lines;
   for (int round = 0; round < rounds_trained; ++round) {
-    for (const EvalValue& value : history.rounds[round]) lines.push_back({value.set + "." + value.metric, value.value, round});
+    for (const EvalValue& value : history.rounds[round])
+      lines.push_back({value.set + "." + value.metric, value.value, round});
   }
   for (const EvalValue& value : history.rounds[history.best_iteration]) {
     if (value.set != "valid") continue;
@@ -208,9 +237,13 @@ Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::strin
     }
   }
 
-  KILN_ASSIGN_OR_RETURN(std::vector<float> train_predictions, model.Predict(train.matrix, Booster::PredictionType::kValue));
-  KILN_ASSIGN_OR_RETURN(std::vector<float> valid_predictions, model.Predict(valid.matrix, Booster::PredictionType::kValue));
-  KILN_ASSIGN_OR_RETURN(std::vector<float> contributions, model.Predict(valid.matrix, Booster::PredictionType::kContributions));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> train_predictions,
+                        model.Predict(train.matrix, Booster::PredictionType::kValue));
+  KILN_ASSIGN_OR_RETURN(std::vector<float> valid_predictions,
+                        model.Predict(valid.matrix, Booster::PredictionType::kValue));
+  size_t shap_rows = 0;
+  KILN_ASSIGN_OR_RETURN(std::vector<float> contributions,
+                        ShapContributions(model, valid, job.features.size(), job.threads, &shap_rows));
   KILN_ASSIGN_OR_RETURN(auto total_gain, model.FeatureScores("total_gain"));
   KILN_ASSIGN_OR_RETURN(auto gain, model.FeatureScores("gain"));
   KILN_ASSIGN_OR_RETURN(auto weight, model.FeatureScores("weight"));
@@ -221,19 +254,23 @@ Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::strin
   const size_t width = job.features.size();
   std::vector<ProfiledColumn> profiled;
   for (size_t j = 0; j < width; ++j) {
-    profiled.push_back(Profiled(job.features[j], "feature", std::string(data::TypeName(info.signature.features[j].type)),
-                                train.features, valid.features, j, width));
+    profiled.push_back(Profiled(job.features[j], "feature",
+                                std::string(data::TypeName(info.signature.features[j].type)), train.features,
+                                valid.features, j, width));
   }
-  profiled.push_back(Profiled(job.label, "label", std::string(data::TypeName(info.signature.label.type)), train.labels,
-                              valid.labels));
+  profiled.push_back(Profiled(job.label, "label", std::string(data::TypeName(info.signature.label.type)),
+                              train.labels, valid.labels));
   profiled.push_back(Profiled("prediction", "prediction", "float64", train_predictions, valid_predictions));
-  Json header{{"label", job.label}, {"objective", job.xgboost.objective}, {"model_sha256", info.model_sha256}};
+  Json header{
+      {"label", job.label}, {"objective", job.xgboost.objective}, {"model_sha256", info.model_sha256}};
 
   const std::vector<std::pair<std::string, std::string>> documents = {
       {kMetricsFileName, MetricsJsonl(lines)},
-      {kFeatureImportanceFileName, FeatureImportanceJson(job.features, total_gain, gain, weight).dump(2) + "\n"},
+      {kFeatureImportanceFileName,
+       FeatureImportanceJson(job.features, total_gain, gain, weight).dump(2) + "\n"},
       {kShapImportanceFileName,
-       ShapImportanceJson(job.features, contributions, valid.rows.size(), "validation").dump(2) + "\n"},
+       ShapImportanceJson(job.features, contributions, shap_rows, "validation", valid.rows.size()).dump(2) +
+           "\n"},
       {kBaselineProfileFileName, BuildBaselineProfile(profiled, header).dump(2) + "\n"}};
   for (const auto& [name, text] : documents) {
     KILN_RETURN_IF_ERROR(WriteArtifactFile((out / name).string(), text));

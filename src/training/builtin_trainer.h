@@ -25,8 +25,8 @@ inline constexpr const char* kShapImportanceFileName = "shap_importance.json";
 inline constexpr const char* kBaselineProfileFileName = "baseline-profile.json";
 
 struct TrainerSummary {
-  int best_iteration = 0;   // 0-based round kept as the model's last
-  int rounds_trained = 0;   // rounds boosted before stopping
+  int best_iteration = 0;             // 0-based round kept as the model's last
+  int rounds_trained = 0;             // rounds boosted before stopping
   std::string early_stopping_metric;  // "valid.logloss"; empty without early stopping
   // Validation metrics at the best iteration ("auc", "logloss", "error" or
   // "rmse", "mae", or the job's eval_metric) and holdout metrics ("holdout.auc").

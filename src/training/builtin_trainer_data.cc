@@ -32,8 +32,8 @@ Status ParseTimeColumn(data::Frame& frame, const std::string& name, const std::s
     }
     Result<int64_t> micros = data::ParseTimestamp(text.strings()[row], data::TimeZone::Utc());
     if (!micros.ok()) {
-      return InvalidArgument(file + ": split.time_column '" + name + "', row " + std::to_string(row + 1) + ": " +
-                             micros.status().message());
+      return InvalidArgument(file + ": split.time_column '" + name + "', row " + std::to_string(row + 1) +
+                             ": " + micros.status().message());
     }
     times.AppendInt(*micros);
   }
@@ -62,7 +62,8 @@ Result<std::vector<float>> FeatureMatrix(const data::Frame& frame, const std::ve
   for (size_t j = 0; j < width; ++j) {
     const data::Column* column = frame.Find(features[j]);
     if (column == nullptr) {
-      return InvalidArgument("input lacks feature '" + features[j] + "' (columns: " + ColumnList(frame.names()) + ")");
+      return InvalidArgument("input lacks feature '" + features[j] +
+                             "' (columns: " + ColumnList(frame.names()) + ")");
     }
     KILN_RETURN_IF_ERROR(CheckFeatureType(features[j], column->type(), consumer));
     const bool is_float = column->type() == data::Type::kFloat64;
@@ -73,8 +74,8 @@ Result<std::vector<float>> FeatureMatrix(const data::Frame& frame, const std::ve
         if (is_float) {
           double number = column->floats()[row];
           if (std::isinf(number)) {
-            return InvalidArgument("feature '" + features[j] + "' is infinite in row " + std::to_string(row + 1) +
-                                   "; use null for a missing value");
+            return InvalidArgument("feature '" + features[j] + "' is infinite in row " +
+                                   std::to_string(row + 1) + "; use null for a missing value");
           }
           value = static_cast<float>(number);
         } else {
@@ -89,7 +90,9 @@ Result<std::vector<float>> FeatureMatrix(const data::Frame& frame, const std::ve
 
 Result<data::Frame> ReadTrainingData(const TrainerJob& job, bool quiet) {
   KILN_ASSIGN_OR_RETURN(std::vector<std::string> header, data::ReadCsvHeader(job.data_file));
-  auto present = [&](const std::string& name) { return std::find(header.begin(), header.end(), name) != header.end(); };
+  auto present = [&](const std::string& name) {
+    return std::find(header.begin(), header.end(), name) != header.end();
+  };
   const std::string where = " is not a column of " + job.data_file + " (columns: " + ColumnList(header) + ")";
   if (!present(job.label)) return InvalidArgument("label '" + job.label + "'" + where);
   data::ReadOptions options;
@@ -101,7 +104,8 @@ Result<data::Frame> ReadTrainingData(const TrainerJob& job, bool quiet) {
   }
   const std::string& time_column = job.split.time_column;
   if (job.split.kind == SplitKind::kTime) {
-    if (time_column.empty()) return InvalidArgument("a time split of " + job.data_file + " needs split.time_column");
+    if (time_column.empty())
+      return InvalidArgument("a time split of " + job.data_file + " needs split.time_column");
     if (!present(time_column)) return InvalidArgument("split.time_column '" + time_column + "'" + where);
     if (std::find(options.columns.begin(), options.columns.end(), time_column) == options.columns.end()) {
       options.columns.push_back(time_column);
@@ -113,7 +117,8 @@ Result<data::Frame> ReadTrainingData(const TrainerJob& job, bool quiet) {
   for (const std::string& feature : job.features) {
     KILN_RETURN_IF_ERROR(CheckFeatureType(feature, frame.Find(feature)->type(), "the built-in trainer"));
   }
-  if (job.split.kind == SplitKind::kTime) KILN_RETURN_IF_ERROR(ParseTimeColumn(frame, time_column, job.data_file));
+  if (job.split.kind == SplitKind::kTime)
+    KILN_RETURN_IF_ERROR(ParseTimeColumn(frame, time_column, job.data_file));
   return frame;
 }
 

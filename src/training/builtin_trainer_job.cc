@@ -39,7 +39,8 @@ Result<SplitSpec> SplitSpecFromJson(const Json& json, std::string_view field) {
   } else {
     return reader.Error(reader.FieldPath("kind"), "expected 'random' or 'time', got '" + kind + "'");
   }
-  KILN_ASSIGN_OR_RETURN(split.validation_fraction, reader.Double("validation_fraction", split.validation_fraction));
+  KILN_ASSIGN_OR_RETURN(split.validation_fraction,
+                        reader.Double("validation_fraction", split.validation_fraction));
   KILN_ASSIGN_OR_RETURN(split.holdout_fraction, reader.Double("holdout_fraction", split.holdout_fraction));
   KILN_ASSIGN_OR_RETURN(split.seed, reader.Uint64("seed", 0));
   KILN_ASSIGN_OR_RETURN(split.time_column, reader.String("time_column", false));
@@ -65,14 +66,17 @@ Result<XGBoostSpec> XGBoostSpecFromJson(const Json& json, std::string_view field
   if (objective) xgboost.objective = *objective;
   KILN_ASSIGN_OR_RETURN(int64_t rounds, reader.Int64("num_boost_round", xgboost.num_boost_round));
   KILN_ASSIGN_OR_RETURN(int64_t early, reader.Int64("early_stopping_rounds", xgboost.early_stopping_rounds));
-  if (rounds < 0 || rounds > 1'000'000) return reader.Error(reader.FieldPath("num_boost_round"), "out of range");
-  if (early < 0 || early > 1'000'000) return reader.Error(reader.FieldPath("early_stopping_rounds"), "out of range");
+  if (rounds < 0 || rounds > 1'000'000)
+    return reader.Error(reader.FieldPath("num_boost_round"), "out of range");
+  if (early < 0 || early > 1'000'000)
+    return reader.Error(reader.FieldPath("early_stopping_rounds"), "out of range");
   xgboost.num_boost_round = static_cast<int>(rounds);
   xgboost.early_stopping_rounds = static_cast<int>(early);
   KILN_ASSIGN_OR_RETURN(xgboost.seed, reader.Uint64("seed", 0));
   KILN_ASSIGN_OR_RETURN(JsonFieldReader params, reader.Object("params"));
   for (const auto& [name, value] : params.object().items()) {
-    if (!value.is_string()) return params.Error(params.FieldPath(name), "expected a string, got " + value.dump());
+    if (!value.is_string())
+      return params.Error(params.FieldPath(name), "expected a string, got " + value.dump());
     xgboost.params[name] = value.get<std::string>();
   }
   return xgboost;
@@ -90,9 +94,11 @@ Status ValidateTrainerJob(const TrainerJob& job) {
   }
   if (job.threads < 1) return JobError("threads", "must be at least 1, got " + std::to_string(job.threads));
   if (job.xgboost.num_boost_round < 1) {
-    return JobError("xgboost.num_boost_round", "must be at least 1, got " + std::to_string(job.xgboost.num_boost_round));
+    return JobError("xgboost.num_boost_round",
+                    "must be at least 1, got " + std::to_string(job.xgboost.num_boost_round));
   }
-  if (job.xgboost.early_stopping_rounds < 0) return JobError("xgboost.early_stopping_rounds", "must not be negative");
+  if (job.xgboost.early_stopping_rounds < 0)
+    return JobError("xgboost.early_stopping_rounds", "must not be negative");
   Result<ObjectiveKind> kind = ClassifyObjective(job.xgboost.objective);
   if (!kind.ok()) return JobError("xgboost.objective", kind.status().message());
   return Status::Ok();
@@ -127,7 +133,8 @@ Result<TrainerJob> TrainerJobFromJson(const Json& json) {
   KILN_ASSIGN_OR_RETURN(JsonFieldReader xgboost, top.Object("xgboost"));
   KILN_ASSIGN_OR_RETURN(job.xgboost, XGBoostSpecFromJson(xgboost.object(), "xgboost"));
   KILN_ASSIGN_OR_RETURN(int64_t threads, top.Int64("threads", 1));
-  if (threads < 1 || threads > 4096) return JobError("threads", "must be between 1 and 4096, got " + std::to_string(threads));
+  if (threads < 1 || threads > 4096)
+    return JobError("threads", "must be between 1 and 4096, got " + std::to_string(threads));
   job.threads = static_cast<int>(threads);
   KILN_ASSIGN_OR_RETURN(JsonFieldReader signature, top.Object("signature"));
   KILN_ASSIGN_OR_RETURN(job.origin, ModelOriginFromJson(signature.object(), kDocument, "signature"));

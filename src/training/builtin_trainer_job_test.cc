@@ -9,10 +9,10 @@
 namespace kiln::training {
 namespace {
 
-using testing::Unwrap;
+using trainer_testing::Unwrap;
 
 TEST(BuiltinTrainerJobTest, JsonRoundTripKeepsEveryField) {
-  TrainerJob job = testing::SyntheticJob("/data/train.csv");
+  TrainerJob job = trainer_testing::SyntheticJob("/data/train.csv");
   job.split.kind = SplitKind::kTime;
   job.split.time_column = "event_timestamp";
   job.split.validation_start_micros = 1700000000000000;
@@ -33,16 +33,17 @@ TEST(BuiltinTrainerJobTest, JsonRoundTripKeepsEveryField) {
 }
 
 TEST(BuiltinTrainerJobTest, FileRoundTrip) {
-  testing::TempDir dir;
-  TrainerJob job = testing::SyntheticJob("/data/train.csv");
+  trainer_testing::TempDir dir;
+  TrainerJob job = trainer_testing::SyntheticJob("/data/train.csv");
   ASSERT_TRUE(WriteTrainerJobFile(job, dir.Path("job.json")).ok());
   TrainerJob back = Unwrap(ReadTrainerJobFile(dir.Path("job.json")));
   EXPECT_EQ(TrainerJobToJson(back), TrainerJobToJson(job));
-  EXPECT_EQ(ReadTrainerJobFile(dir.Path("none.json")).status().message(), dir.Path("none.json") + ": no such file");
+  EXPECT_EQ(ReadTrainerJobFile(dir.Path("none.json")).status().message(),
+            dir.Path("none.json") + ": no such file");
 }
 
 TEST(BuiltinTrainerJobTest, ErrorsNameTheField) {
-  Json good = TrainerJobToJson(testing::SyntheticJob("/data/train.csv"));
+  Json good = TrainerJobToJson(trainer_testing::SyntheticJob("/data/train.csv"));
   auto error = [&](const std::function<void(Json&)>& change) {
     Json json = good;
     change(json);
@@ -57,14 +58,19 @@ TEST(BuiltinTrainerJobTest, ErrorsNameTheField) {
             "trainer job: split.seed: expected a non-negative integer, got -1");
   EXPECT_EQ(error([](Json& j) { j["xgboost"]["params"]["max_depth"] = 3; }),
             "trainer job: xgboost.params.max_depth: expected a string, got 3");
-  EXPECT_EQ(error([](Json& j) { j["features"] = {"x1", "x1"}; }), "trainer job: features: 'x1' is listed twice");
+  EXPECT_EQ(error([](Json& j) {
+              j["features"] = {"x1", "x1"};
+            }),
+            "trainer job: features: 'x1' is listed twice");
   EXPECT_EQ(error([](Json& j) { j["features"] = {"x1", "y"}; }), "trainer job: features: 'y' is the label");
   EXPECT_EQ(error([](Json& j) { j["features"] = Json::array(); }),
             "trainer job: features: at least one feature is required");
-  EXPECT_EQ(error([](Json& j) { j["threads"] = 0; }), "trainer job: threads: must be between 1 and 4096, got 0");
-  EXPECT_EQ(error([](Json& j) { j["xgboost"]["objective"] = "rank:pairwise"; }),
-            "trainer job: xgboost.objective: objective 'rank:pairwise' is not supported by the built-in trainer "
-            "(use binary:logistic or a reg: objective)");
+  EXPECT_EQ(error([](Json& j) { j["threads"] = 0; }),
+            "trainer job: threads: must be between 1 and 4096, got 0");
+  EXPECT_EQ(
+      error([](Json& j) { j["xgboost"]["objective"] = "rank:pairwise"; }),
+      "trainer job: xgboost.objective: objective 'rank:pairwise' is not supported by the built-in trainer "
+      "(use binary:logistic or a reg: objective)");
   EXPECT_EQ(error([](Json& j) { j["signature"]["feature_service_version"] = "3"; }),
             "trainer job: signature.feature_service_version: expected an integer, got \"3\"");
   EXPECT_EQ(error([](Json& j) { j.erase("label"); }), "trainer job: label is required");

@@ -32,13 +32,12 @@ Json FeatureImportanceJson(const std::vector<std::string>& features,
                         {"gain", ScoreOf(gain, feature)},
                         {"weight", ScoreOf(weight, feature)}});
   }
-  return Json{{"format_version", kImportanceFormatVersion},
-              {"importance", "gain"},
-              {"features", std::move(list)}};
+  return Json{
+      {"format_version", kImportanceFormatVersion}, {"importance", "gain"}, {"features", std::move(list)}};
 }
 
 Json ShapImportanceJson(const std::vector<std::string>& features, const std::vector<float>& contributions,
-                        size_t rows, const std::string& split) {
+                        size_t rows, const std::string& split, size_t split_rows) {
   const size_t width = features.size() + 1;
   std::vector<double> sums(width, 0.0);
   for (size_t row = 0; row < rows; ++row) {
@@ -55,6 +54,7 @@ Json ShapImportanceJson(const std::vector<std::string>& features, const std::vec
   return Json{{"format_version", kImportanceFormatVersion},
               {"split", split},
               {"rows", rows},
+              {"split_rows", split_rows},
               {"features", std::move(list)},
               {"bias", sums[width - 1] / count}};
 }

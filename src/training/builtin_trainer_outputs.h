@@ -34,8 +34,8 @@ Json FeatureImportanceJson(const std::vector<std::string>& features,
 
 // Mean |SHAP| per feature over `rows` rows of XGBoost contributions
 // (row-major, features + 1 columns; the last is the bias, reported apart
-// as its mean).
+// as its mean), taken from a split of `split_rows` rows.
 Json ShapImportanceJson(const std::vector<std::string>& features, const std::vector<float>& contributions,
-                        size_t rows, const std::string& split);
+                        size_t rows, const std::string& split, size_t split_rows);
 
 }  // namespace kiln::training

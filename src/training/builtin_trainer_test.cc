@@ -11,9 +11,9 @@
 namespace kiln::training {
 namespace {
 
-using testing::ReadText;
-using testing::TempDir;
-using testing::Unwrap;
+using trainer_testing::ReadText;
+using trainer_testing::TempDir;
+using trainer_testing::Unwrap;
 
 std::vector<Json> MetricLines(const std::string& path) {
   std::vector<Json> lines;
@@ -31,8 +31,8 @@ const Json* FindLine(const std::vector<Json>& lines, const std::string& key, int
 
 TEST(BuiltinTrainerTest, TrainsABinaryModelAndWritesEveryOutput) {
   TempDir dir;
-  testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, testing::LabelKind::kSignal);
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"));
+  trainer_testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, trainer_testing::LabelKind::kSignal);
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"));
   TrainerSummary summary = Unwrap(RunBuiltinTrainer(job, dir.Path("out"), /*quiet=*/true));
 
   EXPECT_GT(summary.metrics.at("auc"), 0.9);
@@ -42,7 +42,8 @@ TEST(BuiltinTrainerTest, TrainsABinaryModelAndWritesEveryOutput) {
   EXPECT_EQ(summary.train_rows, 1400);
   EXPECT_EQ(summary.validation_rows, 400);
   EXPECT_EQ(summary.holdout_rows, 200);
-  for (const std::string& file : summary.files) EXPECT_TRUE(std::filesystem::exists(dir.Path("out/" + file))) << file;
+  for (const std::string& file : summary.files)
+    EXPECT_TRUE(std::filesystem::exists(dir.Path("out/" + file))) << file;
   EXPECT_EQ(summary.files.size(), 7u);
 
   std::vector<Json> lines = MetricLines(dir.Path("out/metrics.jsonl"));
@@ -52,7 +53,8 @@ TEST(BuiltinTrainerTest, TrainsABinaryModelAndWritesEveryOutput) {
   }
   // The final metric is the validation metric of the best iteration.
   ASSERT_NE(FindLine(lines, "auc", 0), nullptr);
-  EXPECT_EQ((*FindLine(lines, "auc", 0))["value"], (*FindLine(lines, "valid.auc", summary.best_iteration))["value"]);
+  EXPECT_EQ((*FindLine(lines, "auc", 0))["value"],
+            (*FindLine(lines, "valid.auc", summary.best_iteration))["value"]);
   EXPECT_EQ((*FindLine(lines, "best_iteration", 0))["value"], summary.best_iteration);
   EXPECT_EQ((*FindLine(lines, "train_rows", 0))["value"], 1400);
   EXPECT_NE(FindLine(lines, "holdout.logloss", 0), nullptr);
@@ -79,7 +81,8 @@ TEST(BuiltinTrainerTest, TrainsABinaryModelAndWritesEveryOutput) {
   Json shap = Json::parse(ReadText(dir.Path("out/shap_importance.json")));
   EXPECT_EQ(shap["rows"], 400);
   EXPECT_TRUE(shap.contains("bias"));
-  EXPECT_GT(shap["features"][0]["mean_abs_shap"].get<double>(), shap["features"][1]["mean_abs_shap"].get<double>());
+  EXPECT_GT(shap["features"][0]["mean_abs_shap"].get<double>(),
+            shap["features"][1]["mean_abs_shap"].get<double>());
 
   Json profile = Json::parse(ReadText(dir.Path("out/baseline-profile.json")));
   EXPECT_EQ(profile["format_version"], 1);
@@ -98,8 +101,8 @@ TEST(BuiltinTrainerTest, TrainsABinaryModelAndWritesEveryOutput) {
 
 TEST(BuiltinTrainerTest, IdenticalTrainingsWriteIdenticalFiles) {
   TempDir dir;
-  testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, testing::LabelKind::kSignal);
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"));
+  trainer_testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, trainer_testing::LabelKind::kSignal);
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"));
   job.xgboost.params["subsample"] = "0.8";  // randomness inside XGBoost, fixed by the seed
   TrainerSummary first = Unwrap(RunBuiltinTrainer(job, dir.Path("one"), true));
   TrainerSummary second = Unwrap(RunBuiltinTrainer(job, dir.Path("two"), true));
@@ -114,8 +117,8 @@ TEST(BuiltinTrainerTest, IdenticalTrainingsWriteIdenticalFiles) {
 
 TEST(BuiltinTrainerTest, EarlyStoppingStopsOnNoise) {
   TempDir dir;
-  testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, testing::LabelKind::kNoise);
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"));
+  trainer_testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, trainer_testing::LabelKind::kNoise);
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"));
   job.xgboost.params["max_depth"] = "6";
   TrainerSummary summary = Unwrap(RunBuiltinTrainer(job, dir.Path("out"), true));
   EXPECT_LT(summary.rounds_trained, 100);
@@ -126,8 +129,8 @@ TEST(BuiltinTrainerTest, EarlyStoppingStopsOnNoise) {
 
 TEST(BuiltinTrainerTest, RegressionWithAnEvalMetricOverride) {
   TempDir dir;
-  testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, testing::LabelKind::kRegression);
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"), "reg:squarederror");
+  trainer_testing::WriteSyntheticCsv(dir.Path("data.csv"), 2000, trainer_testing::LabelKind::kRegression);
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"), "reg:squarederror");
   TrainerSummary summary = Unwrap(RunBuiltinTrainer(job, dir.Path("out"), true));
   EXPECT_EQ(summary.early_stopping_metric, "valid.rmse");
   EXPECT_LT(summary.metrics.at("rmse"), 0.5);  // y's own deviation is about 2.5
@@ -141,8 +144,8 @@ TEST(BuiltinTrainerTest, RegressionWithAnEvalMetricOverride) {
 
 TEST(BuiltinTrainerTest, TimeSplitOnIsoDates) {
   TempDir dir;
-  testing::WriteSyntheticCsv(dir.Path("data.csv"), 560, testing::LabelKind::kSignal);
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"));
+  trainer_testing::WriteSyntheticCsv(dir.Path("data.csv"), 560, trainer_testing::LabelKind::kSignal);
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"));
   job.split.kind = SplitKind::kTime;
   job.split.time_column = "day";
   job.split.holdout_fraction = 0;
@@ -154,8 +157,8 @@ TEST(BuiltinTrainerTest, TimeSplitOnIsoDates) {
 
 TEST(BuiltinTrainerTest, BadInputsGetClearErrors) {
   TempDir dir;
-  testing::WriteText(dir.Path("data.csv"), "x,name,y\n1.5,a,1\n2.5,b,2\n3.5,,0\n");
-  TrainerJob job = testing::SyntheticJob(dir.Path("data.csv"));
+  trainer_testing::WriteText(dir.Path("data.csv"), "x,name,y\n1.5,a,1\n2.5,b,2\n3.5,,0\n");
+  TrainerJob job = trainer_testing::SyntheticJob(dir.Path("data.csv"));
   job.features = {"x", "name"};
   EXPECT_EQ(RunBuiltinTrainer(job, dir.Path("out"), true).status().message(),
             "feature 'name' is a string column; the built-in trainer takes numbers and booleans");
@@ -173,7 +176,7 @@ TEST(BuiltinTrainerTest, BadInputsGetClearErrors) {
   EXPECT_EQ(RunBuiltinTrainer(job, dir.Path("out"), true).status().message(),
             "feature 'missing' is not a column of " + dir.Path("data.csv") + " (columns: x, name, y)");
 
-  testing::WriteText(dir.Path("nulls.csv"), "x,y\n1,1\n2,\n3,0\n4,\n");
+  trainer_testing::WriteText(dir.Path("nulls.csv"), "x,y\n1,1\n2,\n3,0\n4,\n");
   job.data_file = dir.Path("nulls.csv");
   job.features = {"x"};
   EXPECT_EQ(RunBuiltinTrainer(job, dir.Path("out"), true).status().message(),

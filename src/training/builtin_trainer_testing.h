@@ -16,7 +16,7 @@
 #include "training/builtin_trainer_job.h"
 #include "training/data_split.h"
 
-namespace kiln::training::testing {
+namespace kiln::training::trainer_testing {
 
 // The value of an OK result; otherwise fails the test and throws.
 template <typename T>
@@ -93,7 +93,8 @@ inline void WriteSyntheticCsv(const std::string& path, int rows, LabelKind kind,
 }
 
 // A job over WriteSyntheticCsv's columns: 100 rounds, early stopping after 10.
-inline TrainerJob SyntheticJob(const std::string& data_file, const std::string& objective = "binary:logistic") {
+inline TrainerJob SyntheticJob(const std::string& data_file,
+                               const std::string& objective = "binary:logistic") {
   TrainerJob job;
   job.data_file = data_file;
   job.label = "y";
@@ -112,4 +113,4 @@ inline TrainerJob SyntheticJob(const std::string& data_file, const std::string& 
   return job;
 }
 
-}  // namespace kiln::training::testing
+}  // namespace kiln::training::trainer_testing

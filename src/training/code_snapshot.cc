@@ -80,8 +80,10 @@ std::string HumanBytes(int64_t bytes) {
     ++unit;
   }
   char text[32];
-  if (unit == 0) std::snprintf(text, sizeof text, "%lld bytes", static_cast<long long>(bytes));
-  else std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  if (unit == 0)
+    std::snprintf(text, sizeof text, "%lld bytes", static_cast<long long>(bytes));
+  else
+    std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
   return text;
 }
 
@@ -117,8 +119,8 @@ Result<bool> ReadGitState(const Git& git, CodeSnapshot* snapshot) {
     snapshot->git_remote_url = RedactUrlCredentials(TrimLine(url));
   }
   if (!snapshot->git_commit.empty()) {
-    KILN_ASSIGN_OR_RETURN(snapshot->git_diff, git.Output({"diff", "--no-color", "--no-ext-diff", "--no-textconv",
-                                                          "HEAD", "--", "."}));
+    KILN_ASSIGN_OR_RETURN(snapshot->git_diff, git.Output({"diff", "--no-color", "--no-ext-diff",
+                                                          "--no-textconv", "HEAD", "--", "."}));
     snapshot->git_dirty = !snapshot->git_diff.empty();
   }
   return true;
@@ -147,7 +149,8 @@ Result<std::vector<WalkedEntry>> ListGitFiles(const Git& git, CodeSnapshot* snap
       KILN_RETURN_IF_ERROR(load_rules(path.substr(0, slash)));
     }
     struct stat info;
-    if (::lstat((snapshot->source_dir + "/" + path).c_str(), &info) != 0) continue;  // deleted in the work tree
+    if (::lstat((snapshot->source_dir + "/" + path).c_str(), &info) != 0)
+      continue;  // deleted in the work tree
     bool is_file = S_ISREG(info.st_mode), is_link = S_ISLNK(info.st_mode);
     if (!is_file && !is_link) continue;  // submodules, other types
     if (kilnignore.IsIgnored(path, false)) continue;
@@ -185,9 +188,10 @@ Status TooLarge(const std::vector<WalkedEntry>& entries, int64_t total_bytes, co
   std::stable_sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) {
     return by_count ? a.second.files > b.second.files : a.second.bytes > b.second.bytes;
   });
-  std::string message = "the code snapshot of '" + dir + "' is too large: " + HumanBytes(total_bytes) + " in " +
-                        std::to_string(entries.size()) + " files (limits: " + HumanBytes(options.max_total_bytes) +
-                        ", " + std::to_string(options.max_files) + " files). Largest: ";
+  std::string message = "the code snapshot of '" + dir + "' is too large: " + HumanBytes(total_bytes) +
+                        " in " + std::to_string(entries.size()) +
+                        " files (limits: " + HumanBytes(options.max_total_bytes) + ", " +
+                        std::to_string(options.max_files) + " files). Largest: ";
   for (size_t i = 0; i < sorted.size() && i < 5; ++i) {
     const auto& [name, group] = sorted[i];
     message += (i ? ", " : "") + name + " (" + HumanBytes(group.bytes);
@@ -204,8 +208,9 @@ Status TooLarge(const std::vector<WalkedEntry>& entries, int64_t total_bytes, co
     }
   }
   std::string example = sorted.empty() ? "data/" : sorted.front().first;
-  return FailedPrecondition(message + ". Exclude what the run does not need with .gitignore or a .kilnignore file in '" +
-                            dir + "' (gitignore syntax, e.g. a line '" + example + "').");
+  return FailedPrecondition(
+      message + ". Exclude what the run does not need with .gitignore or a .kilnignore file in '" + dir +
+      "' (gitignore syntax, e.g. a line '" + example + "').");
 }
 
 // Opens every file once so all unreadable ones are reported together.
@@ -225,8 +230,8 @@ Status CheckReadable(const std::vector<WalkedEntry>& entries, const std::string&
   for (size_t i = 0; i < problems.size() && i < 10; ++i) list += (i ? ", " : "") + problems[i];
   if (problems.size() > 10) list += " and " + std::to_string(problems.size() - 10) + " more";
   return FailedPrecondition("cannot read " + std::to_string(problems.size()) + " file" +
-                            (problems.size() == 1 ? "" : "s") + " of the code snapshot of '" + dir + "': " + list +
-                            ". Make them readable or exclude them with a .kilnignore file.");
+                            (problems.size() == 1 ? "" : "s") + " of the code snapshot of '" + dir +
+                            "': " + list + ". Make them readable or exclude them with a .kilnignore file.");
 }
 
 // Whether a relative symlink at `path` resolves (lexically) inside the snapshot.
@@ -273,7 +278,8 @@ Result<CodeSnapshot> CaptureCodeSnapshot(const std::string& dir, const std::stri
     if (!walk.unreadable_dirs.empty()) {
       std::string list;
       for (const std::string& folder : walk.unreadable_dirs) list += (list.empty() ? "" : ", ") + folder;
-      return FailedPrecondition("cannot list folders of the code snapshot of '" + snapshot.source_dir + "': " + list +
+      return FailedPrecondition("cannot list folders of the code snapshot of '" + snapshot.source_dir +
+                                "': " + list +
                                 ". Make them readable or exclude them with a .kilnignore file.");
     }
     entries = std::move(walk.entries);
@@ -296,17 +302,18 @@ Result<CodeSnapshot> CaptureCodeSnapshot(const std::string& dir, const std::stri
     }
     std::error_code link_error;
     std::string target = fs::read_symlink(host_path, link_error).string();
-    if (link_error) return FailedPrecondition("cannot read symlink '" + host_path + "': " + link_error.message());
+    if (link_error)
+      return FailedPrecondition("cannot read symlink '" + host_path + "': " + link_error.message());
     if (!LinkStaysInside(entry.path, target)) escaping_links.push_back(entry.path + " -> " + target);
     writer.AddSymlink(entry.path, target);
   }
   if (!escaping_links.empty()) {
     std::string list;
     for (const std::string& link : escaping_links) list += (list.empty() ? "" : ", ") + link;
-    return FailedPrecondition("the code snapshot of '" + snapshot.source_dir +
-                              "' has symlinks pointing outside it: " + list +
-                              ". Snapshots keep symlinks as links, so a run could not see their targets: copy "
-                              "the files in or exclude the links with a .kilnignore file.");
+    return FailedPrecondition(
+        "the code snapshot of '" + snapshot.source_dir + "' has symlinks pointing outside it: " + list +
+        ". Snapshots keep symlinks as links, so a run could not see their targets: copy "
+        "the files in or exclude the links with a .kilnignore file.");
   }
   KILN_ASSIGN_OR_RETURN(TarSummary summary, writer.WriteToFile(out_tar_path));
   snapshot.tar_path = out_tar_path;

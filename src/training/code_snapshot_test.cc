@@ -46,9 +46,17 @@ class CodeSnapshotTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string Git(const fs::path& repo, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"git", "-C", repo.string(), "-c", "user.name=Test", "-c",
-                                     "user.email=test@example.com", "-c", "init.defaultBranch=main",
-                                     "-c", "core.excludesFile=/dev/null"};
+    std::vector<std::string> argv = {"git",
+                                     "-C",
+                                     repo.string(),
+                                     "-c",
+                                     "user.name=Test",
+                                     "-c",
+                                     "user.email=test@example.com",
+                                     "-c",
+                                     "init.defaultBranch=main",
+                                     "-c",
+                                     "core.excludesFile=/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     Result<SubprocessResult> result = RunSubprocess(argv);
     EXPECT_TRUE(result.ok() && result->succeeded())
@@ -121,12 +129,12 @@ TEST_F(CodeSnapshotTest, CleanGitRepositoryRecordsCommitBranchRemoteAndTrackedFi
 
 TEST_F(CodeSnapshotTest, DirtyRepositoryKeepsOnDiskContentsAndRecordsTheDiff) {
   MakeRepo();
-  WriteFile(repo_ / "train.py", "print('train v2')\n");                 // unstaged change
-  WriteFile(repo_ / "staged.py", "x = 1\n");                            // staged new file
+  WriteFile(repo_ / "train.py", "print('train v2')\n");  // unstaged change
+  WriteFile(repo_ / "staged.py", "x = 1\n");             // staged new file
   Git(repo_, {"add", "staged.py"});
-  fs::remove(repo_ / "data/small.csv");                                 // deleted
-  WriteFile(repo_ / "weights.bin", std::string("\0\1\2\4", 4));         // binary change
-  WriteFile(repo_ / "notes/todo.txt", "try lr 0.1\n");                  // untracked
+  fs::remove(repo_ / "data/small.csv");                          // deleted
+  WriteFile(repo_ / "weights.bin", std::string("\0\1\2\4", 4));  // binary change
+  WriteFile(repo_ / "notes/todo.txt", "try lr 0.1\n");           // untracked
   Result<CodeSnapshot> snapshot = Capture(repo_);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
   EXPECT_TRUE(snapshot->git_dirty);
@@ -210,19 +218,22 @@ TEST_F(CodeSnapshotTest, FolderWithoutGitHonoursGitignoreKilnignoreAndKeepsSymli
   fs::create_symlink("/etc/hostname", repo_ / "outside");
   fs::create_symlink("../../elsewhere", repo_ / "src/up");
   Result<CodeSnapshot> snapshot = Capture(repo_);
-  EXPECT_EQ(snapshot.status().message(),
-            "the code snapshot of '" + fs::canonical(repo_).string() + "' has symlinks pointing outside it: "
-            "outside -> /etc/hostname, src/up -> ../../elsewhere. Snapshots keep symlinks as links, so a run "
-            "could not see their targets: copy the files in or exclude the links with a .kilnignore file.");
+  EXPECT_EQ(
+      snapshot.status().message(),
+      "the code snapshot of '" + fs::canonical(repo_).string() +
+          "' has symlinks pointing outside it: "
+          "outside -> /etc/hostname, src/up -> ../../elsewhere. Snapshots keep symlinks as links, so a run "
+          "could not see their targets: copy the files in or exclude the links with a .kilnignore file.");
   WriteFile(repo_ / ".kilnignore", "data/\n/outside\nsrc/up\n");
   snapshot = Capture(repo_);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
   EXPECT_FALSE(snapshot->is_git);
-  EXPECT_EQ(Members(*snapshot), (std::map<std::string, std::string>{{".gitignore", "__pycache__/\n*.pyc\n"},
-                                                                    {".kilnignore", "data/\n/outside\nsrc/up\n"},
-                                                                    {"model.py", "-> src/model.py"},
-                                                                    {"src/.gitignore", "scratch.txt\n"},
-                                                                    {"src/model.py", "import torch\n"}}));
+  EXPECT_EQ(Members(*snapshot),
+            (std::map<std::string, std::string>{{".gitignore", "__pycache__/\n*.pyc\n"},
+                                                {".kilnignore", "data/\n/outside\nsrc/up\n"},
+                                                {"model.py", "-> src/model.py"},
+                                                {"src/.gitignore", "scratch.txt\n"},
+                                                {"src/model.py", "import torch\n"}}));
   std::map<std::string, std::string> tags = MlflowGitTags(*snapshot);
   EXPECT_EQ(tags, (std::map<std::string, std::string>{{"kiln.snapshot.code_digest", snapshot->digest},
                                                       {"kiln.snapshot.files", "5"},
@@ -245,7 +256,8 @@ TEST_F(CodeSnapshotTest, KilnignoreExcludesTrackedFilesInAGitRepository) {
 
 TEST_F(CodeSnapshotTest, TooManyFilesOrBytesNameTheLargestFoldersAndHowToExcludeThem) {
   WriteFile(repo_ / "train.py", "print(1)\n");
-  for (int i = 0; i < 4; ++i) WriteFile(repo_ / "data" / ("part" + std::to_string(i) + ".csv"), std::string(3000, 'x'));
+  for (int i = 0; i < 4; ++i)
+    WriteFile(repo_ / "data" / ("part" + std::to_string(i) + ".csv"), std::string(3000, 'x'));
   WriteFile(repo_ / "cache/a", "1");
   WriteFile(repo_ / "cache/b", "2");
   CodeSnapshotOptions options;
@@ -254,18 +266,21 @@ TEST_F(CodeSnapshotTest, TooManyFilesOrBytesNameTheLargestFoldersAndHowToExclude
   std::string dir = fs::canonical(repo_).string();
   EXPECT_EQ(snapshot.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(snapshot.status().message(),
-            "the code snapshot of '" + dir + "' is too large: 11.7 KiB in 7 files (limits: 100.0 MiB, 5 files). "
-            "Largest: data/ (11.7 KiB, 4 files), cache/ (2 bytes, 2 files), train.py (9 bytes). Exclude what the "
-            "run does not need with .gitignore or a .kilnignore file in '" + dir +
-            "' (gitignore syntax, e.g. a line 'data/').");
+            "the code snapshot of '" + dir +
+                "' is too large: 11.7 KiB in 7 files (limits: 100.0 MiB, 5 files). "
+                "Largest: data/ (11.7 KiB, 4 files), cache/ (2 bytes, 2 files), train.py (9 bytes). Exclude "
+                "what the "
+                "run does not need with .gitignore or a .kilnignore file in '" +
+                dir + "' (gitignore syntax, e.g. a line 'data/').");
   EXPECT_FALSE(fs::exists(dir_ / "code.tar"));
 
   options = {};
   options.max_total_bytes = 10000;
   snapshot = Capture(repo_, "code.tar", options);
-  EXPECT_THAT(snapshot.status().message(), HasSubstr("Largest: data/ (11.7 KiB, 4 files), train.py (9 bytes), "
-                                                     "cache/ (2 bytes, 2 files). Biggest files: data/part0.csv "
-                                                     "(2.9 KiB), data/part1.csv (2.9 KiB), data/part2.csv (2.9 KiB)."));
+  EXPECT_THAT(snapshot.status().message(),
+              HasSubstr("Largest: data/ (11.7 KiB, 4 files), train.py (9 bytes), "
+                        "cache/ (2 bytes, 2 files). Biggest files: data/part0.csv "
+                        "(2.9 KiB), data/part1.csv (2.9 KiB), data/part2.csv (2.9 KiB)."));
   WriteFile(repo_ / ".kilnignore", "data/\n");
   EXPECT_TRUE(Capture(repo_, "code.tar", options).ok());
 }
@@ -335,8 +350,8 @@ TEST_F(CodeSnapshotTest, ArchiveAloneReproducesTheTree) {
 }
 
 TEST_F(CodeSnapshotTest, MissingFolderAndTagsOfAGitSnapshot) {
-  EXPECT_EQ(Capture(dir_ / "nope").status().message(), "code folder '" + (dir_ / "nope").string() +
-                                                           "' does not exist");
+  EXPECT_EQ(Capture(dir_ / "nope").status().message(),
+            "code folder '" + (dir_ / "nope").string() + "' does not exist");
   CodeSnapshot snapshot;
   snapshot.is_git = true;
   snapshot.git_commit = "0123abcd";
@@ -345,15 +360,15 @@ TEST_F(CodeSnapshotTest, MissingFolderAndTagsOfAGitSnapshot) {
   snapshot.git_subdir = "project";
   snapshot.digest = "ff00";
   snapshot.files = 12;
-  EXPECT_EQ(MlflowGitTags(snapshot),
-            (std::map<std::string, std::string>{{"kiln.snapshot.code_digest", "ff00"},
-                                                {"kiln.snapshot.files", "12"},
-                                                {"mlflow.source.git.branch", "main"},
-                                                {"mlflow.source.git.commit", "0123abcd"},
-                                                {"mlflow.source.git.dirty", "false"},
-                                                {"mlflow.source.git.repoURL", "https://example.com/team/repo.git"},
-                                                {"mlflow.source.name", "https://example.com/team/repo.git#project"},
-                                                {"mlflow.source.type", "PROJECT"}}));
+  EXPECT_EQ(MlflowGitTags(snapshot), (std::map<std::string, std::string>{
+                                         {"kiln.snapshot.code_digest", "ff00"},
+                                         {"kiln.snapshot.files", "12"},
+                                         {"mlflow.source.git.branch", "main"},
+                                         {"mlflow.source.git.commit", "0123abcd"},
+                                         {"mlflow.source.git.dirty", "false"},
+                                         {"mlflow.source.git.repoURL", "https://example.com/team/repo.git"},
+                                         {"mlflow.source.name", "https://example.com/team/repo.git#project"},
+                                         {"mlflow.source.type", "PROJECT"}}));
 }
 
 TEST(RedactUrlCredentialsTest, RemovesPasswordsAndTokens) {

@@ -17,7 +17,8 @@ std::string FormatFraction(double value) {
 
 Status CheckFraction(const char* field, double value) {
   if (!(value >= 0 && value < 1)) {
-    return InvalidArgument(std::string("split.") + field + " must be in [0, 1), got " + FormatFraction(value));
+    return InvalidArgument(std::string("split.") + field + " must be in [0, 1), got " +
+                           FormatFraction(value));
   }
   return Status::Ok();
 }
@@ -64,10 +65,12 @@ Result<const data::Column*> TimeColumn(const data::Frame& frame, const SplitSpec
   if (column == nullptr) {
     std::string names;
     for (const std::string& each : frame.names()) names += (names.empty() ? "" : ", ") + each;
-    return InvalidArgument("split.time_column '" + *name + "' is not a column of the data (columns: " + names + ")");
+    return InvalidArgument("split.time_column '" + *name +
+                           "' is not a column of the data (columns: " + names + ")");
   }
   if (column->type() != data::Type::kTimestamp && column->type() != data::Type::kInt64) {
-    return InvalidArgument("split.time_column '" + *name + "' is a " + std::string(data::TypeName(column->type())) +
+    return InvalidArgument("split.time_column '" + *name + "' is a " +
+                           std::string(data::TypeName(column->type())) +
                            " column; a time split needs a timestamp or int64 column");
   }
   size_t nulls = column->NullCount();
@@ -88,8 +91,9 @@ Result<SplitRows> TimeSplit(const data::Frame& frame, const SplitSpec& spec) {
   const size_t rows = order.size();
   if (spec.validation_start_micros) {
     const int64_t start = *spec.validation_start_micros;
-    size_t train = std::partition_point(order.begin(), order.end(), [&](int64_t row) { return times[row] < start; }) -
-                   order.begin();
+    size_t train =
+        std::partition_point(order.begin(), order.end(), [&](int64_t row) { return times[row] < start; }) -
+        order.begin();
     size_t later = rows - train;
     return Assign(order, train, later - std::min(later, RoundedCount(later, spec.holdout_fraction)));
   }

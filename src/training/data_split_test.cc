@@ -10,9 +10,10 @@
 namespace kiln::training {
 namespace {
 
-using testing::Unwrap;
+using trainer_testing::Unwrap;
 
-data::Frame IntFrame(const std::string& name, const std::vector<int64_t>& values, data::Type type = data::Type::kInt64) {
+data::Frame IntFrame(const std::string& name, const std::vector<int64_t>& values,
+                     data::Type type = data::Type::kInt64) {
   data::Column column(type);
   for (int64_t value : values) column.AppendInt(value);
   data::Frame frame;
@@ -109,15 +110,16 @@ TEST(DataSplitTest, TimeSplitFromAValidationStart) {
   spec.validation_start_micros = 6;
   spec.holdout_fraction = 0.25;
   SplitRows rows = Unwrap(SplitData(frame, spec));
-  EXPECT_EQ(rows.train, (std::vector<int64_t>{0, 1, 3, 6}));       // 5 1 3 2
-  EXPECT_EQ(rows.validation, (std::vector<int64_t>{4, 5, 7}));     // 7 8 6
-  EXPECT_EQ(rows.holdout, (std::vector<int64_t>{2}));              // 9: the latest quarter of 4
+  EXPECT_EQ(rows.train, (std::vector<int64_t>{0, 1, 3, 6}));    // 5 1 3 2
+  EXPECT_EQ(rows.validation, (std::vector<int64_t>{4, 5, 7}));  // 7 8 6
+  EXPECT_EQ(rows.holdout, (std::vector<int64_t>{2}));           // 9: the latest quarter of 4
 }
 
 TEST(DataSplitTest, ErrorsNameTheFieldOrColumn) {
   SplitSpec spec;
   spec.validation_fraction = 1.5;
-  EXPECT_EQ(SplitData(RowsFrame(5), spec).status().message(), "split.validation_fraction must be in [0, 1), got 1.5");
+  EXPECT_EQ(SplitData(RowsFrame(5), spec).status().message(),
+            "split.validation_fraction must be in [0, 1), got 1.5");
   spec.validation_fraction = 0.6;
   spec.holdout_fraction = 0.5;
   EXPECT_EQ(SplitData(RowsFrame(5), spec).status().message(),

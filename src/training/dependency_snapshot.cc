@@ -47,9 +47,9 @@ print(json.dumps({"python": platform.python_version(), "libraries": libraries}))
 
 bool IsLockFileName(const std::string& path) {
   static const std::set<std::string> kNames = {
-      "constraints.txt", "poetry.lock",     "Pipfile.lock",      "pyproject.toml", "uv.lock",
-      "environment.yml", "environment.yaml", "conda-lock.yml",   "package-lock.json", "yarn.lock",
-      "pnpm-lock.yaml",  "Cargo.lock",      "go.sum",            "renv.lock",      "Gemfile.lock"};
+      "constraints.txt", "poetry.lock",      "Pipfile.lock",   "pyproject.toml",    "uv.lock",
+      "environment.yml", "environment.yaml", "conda-lock.yml", "package-lock.json", "yarn.lock",
+      "pnpm-lock.yaml",  "Cargo.lock",       "go.sum",         "renv.lock",         "Gemfile.lock"};
   size_t slash = path.rfind('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string folder = slash == std::string::npos ? "" : path.substr(0, slash);
@@ -58,7 +58,8 @@ bool IsLockFileName(const std::string& path) {
 }
 
 Result<std::vector<LockFile>> FindLockFiles(const std::string& code_dir) {
-  KILN_ASSIGN_OR_RETURN(WalkResult walk, WalkUnignored(code_dir, {".gitignore", ".kilnignore"}, /*max_depth=*/2));
+  KILN_ASSIGN_OR_RETURN(WalkResult walk,
+                        WalkUnignored(code_dir, {".gitignore", ".kilnignore"}, /*max_depth=*/2));
   std::vector<LockFile> files;
   for (const WalkedEntry& entry : walk.entries) {
     if (entry.kind != WalkedEntry::Kind::kFile || !IsLockFileName(entry.path)) continue;
@@ -75,7 +76,8 @@ std::string OsPrettyName(const std::string& os_release_path) {
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("PRETTY_NAME=", 0) != 0) continue;
     std::string value = line.substr(12);
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
     return value;
@@ -121,9 +123,8 @@ bool ValidPackageName(const std::string& name) {
   }
   if (colon == std::string::npos) return true;
   std::string arch = name.substr(colon + 1);
-  return !arch.empty() && std::all_of(arch.begin(), arch.end(), [](char c) {
-    return std::islower(c) || std::isdigit(c) || c == '-';
-  });
+  return !arch.empty() && std::all_of(arch.begin(), arch.end(),
+                                      [](char c) { return std::islower(c) || std::isdigit(c) || c == '-'; });
 }
 
 Status CaptureDebianPackages(const DependencyOptions& options, DependencySnapshot* snapshot) {
@@ -131,7 +132,8 @@ Status CaptureDebianPackages(const DependencyOptions& options, DependencySnapsho
   for (const std::string& name : options.debian_packages) {
     if (!ValidPackageName(name)) return InvalidArgument("Debian package name '" + name + "' is not valid");
   }
-  std::vector<std::string> argv = {options.dpkg_query, "-W", "-f=${Package}\t${db:Status-Abbrev}\t${Version}\n"};
+  std::vector<std::string> argv = {options.dpkg_query, "-W",
+                                   "-f=${Package}\t${db:Status-Abbrev}\t${Version}\n"};
   argv.insert(argv.end(), options.debian_packages.begin(), options.debian_packages.end());
   SubprocessOptions subprocess;
   subprocess.timeout = options.timeout;
@@ -163,7 +165,8 @@ Status CaptureDebianPackages(const DependencyOptions& options, DependencySnapsho
 
 }  // namespace
 
-Result<DependencySnapshot> CaptureDependencies(const std::string& code_dir, const DependencyOptions& options) {
+Result<DependencySnapshot> CaptureDependencies(const std::string& code_dir,
+                                               const DependencyOptions& options) {
   struct stat info;
   if (::stat(code_dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
     return NotFound("code folder '" + code_dir + "' does not exist");

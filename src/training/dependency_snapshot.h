@@ -45,9 +45,9 @@ struct LockFile {
 struct DependencySnapshot {
   std::string kiln_version;
   std::string xgboost_version;
-  std::string os_name;  // PRETTY_NAME of os-release; "" when unknown
-  std::string machine;  // uname -m, e.g. "x86_64"
-  std::string kernel;   // uname -r; recorded but not compared (varies between machines)
+  std::string os_name;            // PRETTY_NAME of os-release; "" when unknown
+  std::string machine;            // uname -m, e.g. "x86_64"
+  std::string kernel;             // uname -r; recorded but not compared (varies between machines)
   std::string python_executable;  // not compared
   std::string python_version;     // "3.11.2"; "" when Python could not be run
   std::string python_error;       // why python_version is empty; not compared
@@ -83,7 +83,8 @@ std::string DependencyDigest(const DependencySnapshot& snapshot);
 // "numpy 1.24.2 → 1.26.0", "requirements.txt changed (sha256 ab12cd34ef56… → 0987fedcba65…)",
 // "poetry.lock added (sha256 …)", "Python 3.11.2 → 3.12.1". Empty when the
 // digests are equal.
-std::vector<std::string> CompareDependencies(const DependencySnapshot& before, const DependencySnapshot& after);
+std::vector<std::string> CompareDependencies(const DependencySnapshot& before,
+                                             const DependencySnapshot& after);
 
 // kiln.snapshot.dependencies_digest, kiln.version, kiln.xgboost_version and
 // kiln.python_version (the last three only when known).

@@ -73,7 +73,8 @@ void CompareMaps(const std::string& prefix, const std::map<std::string, std::str
 
 Json DependencySnapshotToJson(const DependencySnapshot& snapshot) {
   std::vector<LockFile> sorted = snapshot.lock_files;
-  std::sort(sorted.begin(), sorted.end(), [](const LockFile& a, const LockFile& b) { return a.path < b.path; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const LockFile& a, const LockFile& b) { return a.path < b.path; });
   Json lock_files = Json::array();
   for (const LockFile& file : sorted) {
     lock_files.push_back({{"path", file.path}, {"sha256", file.sha256}, {"bytes", file.bytes}});
@@ -101,7 +102,8 @@ Result<DependencySnapshot> DependencySnapshotFromJson(const Json& json) {
   int version = json["format_version"].get<int>();
   if (version != kDependencySnapshotFormatVersion) {
     return InvalidArgument("dependencies.json has format_version " + std::to_string(version) +
-                           "; this Kiln reads format_version " + std::to_string(kDependencySnapshotFormatVersion));
+                           "; this Kiln reads format_version " +
+                           std::to_string(kDependencySnapshotFormatVersion));
   }
   DependencySnapshot snapshot;
   KILN_ASSIGN_OR_RETURN(snapshot.kiln_version, StringField(json, "kiln_version", "kiln_version"));
@@ -122,8 +124,9 @@ Result<DependencySnapshot> DependencySnapshotFromJson(const Json& json) {
     for (size_t i = 0; i < files.size(); ++i) {
       std::string field = "lock_files[" + std::to_string(i) + "]";
       const Json& file = files[i];
-      if (!file.is_object() || !file.contains("path") || !file["path"].is_string() || !file.contains("sha256") ||
-          !file["sha256"].is_string() || (file.contains("bytes") && !file["bytes"].is_number_integer())) {
+      if (!file.is_object() || !file.contains("path") || !file["path"].is_string() ||
+          !file.contains("sha256") || !file["sha256"].is_string() ||
+          (file.contains("bytes") && !file["bytes"].is_number_integer())) {
         return FieldError(field, "an object with string 'path' and 'sha256' and integer 'bytes'");
       }
       snapshot.lock_files.push_back({file["path"].get<std::string>(), file["sha256"].get<std::string>(),
@@ -137,7 +140,8 @@ std::string DependencyDigest(const DependencySnapshot& snapshot) {
   return Sha256Hex(ComparableJson(snapshot).dump());
 }
 
-std::vector<std::string> CompareDependencies(const DependencySnapshot& before, const DependencySnapshot& after) {
+std::vector<std::string> CompareDependencies(const DependencySnapshot& before,
+                                             const DependencySnapshot& after) {
   std::vector<std::string> out;
   CompareValue("Kiln", before.kiln_version, after.kiln_version, &out);
   CompareValue("XGBoost", before.xgboost_version, after.xgboost_version, &out);

@@ -31,7 +31,8 @@ class DependencySnapshotTest : public ::testing::Test {
     dir_ = pattern;
     code_ = dir_ / "code";
     fs::create_directories(code_);
-    WriteFile(dir_ / "os-release", "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n");
+    WriteFile(dir_ / "os-release",
+              "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n");
     options_.os_release_path = (dir_ / "os-release").string();
     options_.kiln_version = "0.4.0";
     options_.xgboost_version = "1.7.4";
@@ -148,7 +149,8 @@ DependencySnapshot Sample() {
   snapshot.python_version = "3.11.2";
   snapshot.python_libraries = {{"numpy", "1.24.2"}, {"pandas", "not installed"}};
   snapshot.debian_packages = {{"libxgboost-dev", "1.7.4-1"}};
-  snapshot.lock_files = {{"requirements.txt", std::string(64, 'a'), 14}, {"poetry.lock", std::string(64, 'b'), 7}};
+  snapshot.lock_files = {{"requirements.txt", std::string(64, 'a'), 14},
+                         {"poetry.lock", std::string(64, 'b'), 7}};
   return snapshot;
 }
 
@@ -163,8 +165,10 @@ TEST(DependencySnapshotJsonTest, WritesTheDocumentedFormatAndReadsItBack) {
                "libraries": {"numpy": "1.24.2", "pandas": "not installed"}},
     "debian_packages": {"libxgboost-dev": "1.7.4-1"},
     "lock_files": [
-      {"path": "poetry.lock", "sha256": ")J" + std::string(64, 'b') + R"J(", "bytes": 7},
-      {"path": "requirements.txt", "sha256": ")J" + std::string(64, 'a') + R"J(", "bytes": 14}
+      {"path": "poetry.lock", "sha256": ")J" +
+                              std::string(64, 'b') + R"J(", "bytes": 7},
+      {"path": "requirements.txt", "sha256": ")J" +
+                              std::string(64, 'a') + R"J(", "bytes": 14}
     ]
   })J"));
   Result<DependencySnapshot> back = DependencySnapshotFromJson(json);
@@ -184,9 +188,10 @@ TEST(DependencySnapshotJsonTest, RefusesOtherVersionsAndMistypedFields) {
             "dependencies.json: 'python.libraries' must be an object of strings");
   json = DependencySnapshotToJson(Sample());
   json["lock_files"][1].erase("sha256");
-  EXPECT_EQ(DependencySnapshotFromJson(json).status().message(),
-            "dependencies.json: 'lock_files[1]' must be an object with string 'path' and 'sha256' and integer "
-            "'bytes'");
+  EXPECT_EQ(
+      DependencySnapshotFromJson(json).status().message(),
+      "dependencies.json: 'lock_files[1]' must be an object with string 'path' and 'sha256' and integer "
+      "'bytes'");
 }
 
 TEST(DependencySnapshotCompareTest, DigestIgnoresMachineDetailsAndComparisonNamesEachDifference) {
@@ -204,7 +209,8 @@ TEST(DependencySnapshotCompareTest, DigestIgnoresMachineDetailsAndComparisonName
   after.python_libraries["scikit-learn"] = "1.3.0";
   after.debian_packages["libxgboost-dev"] = "2.0.3-1";
   after.xgboost_version = "2.0.3";
-  after.lock_files = {{"requirements.txt", "cd34" + std::string(60, 'c'), 14}, {"uv.lock", std::string(64, 'd'), 3}};
+  after.lock_files = {{"requirements.txt", "cd34" + std::string(60, 'c'), 14},
+                      {"uv.lock", std::string(64, 'd'), 3}};
   EXPECT_NE(DependencyDigest(before), DependencyDigest(after));
   EXPECT_THAT(CompareDependencies(before, after),
               ElementsAre("XGBoost 1.7.4 → 2.0.3", "Python 3.11.2 → 3.12.1", "numpy 1.24.2 → 1.26.0",
@@ -222,11 +228,11 @@ TEST(DependencySnapshotCompareTest, DigestIgnoresMachineDetailsAndComparisonName
 
 TEST(DependencySnapshotCompareTest, TagsCarryTheDigestAndVersions) {
   DependencySnapshot snapshot = Sample();
-  EXPECT_EQ(DependencyTags(snapshot),
-            (std::map<std::string, std::string>{{"kiln.snapshot.dependencies_digest", DependencyDigest(snapshot)},
-                                                {"kiln.python_version", "3.11.2"},
-                                                {"kiln.version", "0.4.0"},
-                                                {"kiln.xgboost_version", "1.7.4"}}));
+  EXPECT_EQ(DependencyTags(snapshot), (std::map<std::string, std::string>{
+                                          {"kiln.snapshot.dependencies_digest", DependencyDigest(snapshot)},
+                                          {"kiln.python_version", "3.11.2"},
+                                          {"kiln.version", "0.4.0"},
+                                          {"kiln.xgboost_version", "1.7.4"}}));
   EXPECT_EQ(DependencyDigest(snapshot).size(), 64u);
   snapshot.python_version = "";
   EXPECT_EQ(DependencyTags(snapshot).count("kiln.python_version"), 0u);

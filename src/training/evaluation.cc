@@ -10,7 +10,9 @@
 namespace kiln::training {
 namespace {
 
-bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
 
 // XGBoost's EvalRowLogLoss, in float as it computes it.
 double RowLogLoss(float label, float prediction) {
@@ -32,8 +34,9 @@ std::string FormatValue(float value) {
 Result<ObjectiveKind> ClassifyObjective(std::string_view objective) {
   if (objective == "binary:logistic") return ObjectiveKind::kBinary;
   if (StartsWith(objective, "reg:") || objective == "count:poisson") return ObjectiveKind::kRegression;
-  return InvalidArgument("objective '" + std::string(objective) +
-                         "' is not supported by the built-in trainer (use binary:logistic or a reg: objective)");
+  return InvalidArgument(
+      "objective '" + std::string(objective) +
+      "' is not supported by the built-in trainer (use binary:logistic or a reg: objective)");
 }
 
 std::vector<std::string> DefaultEvalMetrics(std::string_view objective) {
@@ -67,7 +70,8 @@ double AreaUnderRoc(const std::vector<float>& labels, const std::vector<float>& 
   return (positive_rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives);
 }
 
-Result<std::map<std::string, double>> EvaluateMetrics(std::string_view objective, const std::vector<float>& labels,
+Result<std::map<std::string, double>> EvaluateMetrics(std::string_view objective,
+                                                      const std::vector<float>& labels,
                                                       const std::vector<float>& predictions) {
   if (labels.size() != predictions.size()) {
     return InvalidArgument("metrics: " + std::to_string(labels.size()) + " labels but " +
@@ -80,8 +84,8 @@ Result<std::map<std::string, double>> EvaluateMetrics(std::string_view objective
     double logloss = 0, errors = 0;
     for (size_t i = 0; i < labels.size(); ++i) {
       if (labels[i] != 0.0f && labels[i] != 1.0f) {
-        return InvalidArgument("metrics: label " + FormatValue(labels[i]) + " in row " + std::to_string(i + 1) +
-                               " is not 0 or 1");
+        return InvalidArgument("metrics: label " + FormatValue(labels[i]) + " in row " +
+                               std::to_string(i + 1) + " is not 0 or 1");
       }
       logloss += RowLogLoss(labels[i], predictions[i]);
       errors += (predictions[i] > 0.5f ? 1.0f : 0.0f) != labels[i] ? 1 : 0;
@@ -108,7 +112,9 @@ bool HigherIsBetter(std::string_view metric) {
 }
 
 Result<std::vector<EvalValue>> ParseEvalLine(std::string_view line) {
-  auto malformed = [&] { return InvalidArgument("cannot read XGBoost's evaluation output '" + std::string(line) + "'"); };
+  auto malformed = [&] {
+    return InvalidArgument("cannot read XGBoost's evaluation output '" + std::string(line) + "'");
+  };
   if (line.empty() || line[0] != '[') return malformed();
   size_t position = line.find(']');
   if (position == std::string_view::npos) return malformed();

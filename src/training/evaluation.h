@@ -33,7 +33,8 @@ std::vector<std::string> DefaultEvalMetrics(std::string_view objective);
 // "error" (threshold 0.5). Regression: "rmse", "mae". AUC is NaN when the
 // labels hold one class only. Errors: sizes differ, no rows, a binary label
 // other than 0/1.
-Result<std::map<std::string, double>> EvaluateMetrics(std::string_view objective, const std::vector<float>& labels,
+Result<std::map<std::string, double>> EvaluateMetrics(std::string_view objective,
+                                                      const std::vector<float>& labels,
                                                       const std::vector<float>& predictions);
 
 // Tie-correct ROC AUC (ties count one half). REQUIRES: labels are 0/1.

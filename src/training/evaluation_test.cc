@@ -10,7 +10,7 @@
 namespace kiln::training {
 namespace {
 
-using testing::Unwrap;
+using trainer_testing::Unwrap;
 
 TEST(EvaluationTest, AucCountsTiesAsOneHalf) {
   // Pairs (pos, neg): (0.35 > 0.1) (0.35 < 0.4) (0.8 > 0.1) (0.8 > 0.4) → 3/4.
@@ -40,9 +40,10 @@ TEST(EvaluationTest, ErrorsNameTheProblem) {
   EXPECT_EQ(EvaluateMetrics("reg:squarederror", {0, 2}, {0.1f}).status().message(),
             "metrics: 2 labels but 1 predictions");
   EXPECT_EQ(EvaluateMetrics("reg:squarederror", {}, {}).status().message(), "metrics: no rows to evaluate");
-  EXPECT_EQ(ClassifyObjective("multi:softmax").status().message(),
-            "objective 'multi:softmax' is not supported by the built-in trainer (use binary:logistic or a reg: "
-            "objective)");
+  EXPECT_EQ(
+      ClassifyObjective("multi:softmax").status().message(),
+      "objective 'multi:softmax' is not supported by the built-in trainer (use binary:logistic or a reg: "
+      "objective)");
   EXPECT_EQ(Unwrap(ClassifyObjective("reg:absoluteerror")), ObjectiveKind::kRegression);
 }
 
@@ -75,10 +76,11 @@ void ExpectAgreementWithXGBoost(const std::string& objective, const std::vector<
   const size_t rows = 3000, columns = 3;
   std::vector<float> features(rows * columns), labels(rows);
   for (size_t i = 0; i < rows; ++i) {
-    for (size_t j = 0; j < columns; ++j) features[i * columns + j] = static_cast<float>(testing::Normal(generator));
+    for (size_t j = 0; j < columns; ++j)
+      features[i * columns + j] = static_cast<float>(trainer_testing::Normal(generator));
     // Rounded feature values make many tied predictions, exercising tie handling.
     features[i * columns + 2] = std::round(features[i * columns + 2]);
-    double signal = features[i * columns] + 0.8 * testing::Normal(generator);
+    double signal = features[i * columns] + 0.8 * trainer_testing::Normal(generator);
     labels[i] = objective == "binary:logistic" ? (signal > 0 ? 1.0f : 0.0f) : static_cast<float>(signal);
   }
   auto matrix = Unwrap(DMatrix::FromDense(features, rows, columns, 1));

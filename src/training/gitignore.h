@@ -69,7 +69,7 @@ struct WalkedEntry {
 };
 
 struct WalkResult {
-  std::vector<WalkedEntry> entries;           // sorted by path
+  std::vector<WalkedEntry> entries;          // sorted by path
   std::vector<std::string> unreadable_dirs;  // folders that could not be listed
 };
 

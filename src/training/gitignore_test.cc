@@ -25,6 +25,7 @@ struct IgnoreCase {
   std::map<std::string, std::string> files;
 };
 
+// clang-format off
 const std::vector<IgnoreCase>& Cases() {
   static const std::vector<IgnoreCase> kCases = {
       {"basics",
@@ -74,6 +75,7 @@ const std::vector<IgnoreCase>& Cases() {
   };
   return kCases;
 }
+// clang-format on
 
 class GitignoreTest : public ::testing::Test {
  protected:
@@ -178,8 +180,13 @@ TEST_F(GitignoreTest, WalkListsWhatGitListsAsUntracked) {
 }
 
 TEST_F(GitignoreTest, WalkRecordsKindsSizesAndHonoursDepthAndKilnignore) {
-  Create(dir_, {{".gitignore", "*.log\n"}, {".kilnignore", "data/\n!debug.log\n"}, {"run.sh", "#!/bin/sh\n"},
-                {"debug.log", "x"}, {"other.log", "x"}, {"data/big.csv", "1,2\n"}, {"a/b/c/deep.txt", "deep"},
+  Create(dir_, {{".gitignore", "*.log\n"},
+                {".kilnignore", "data/\n!debug.log\n"},
+                {"run.sh", "#!/bin/sh\n"},
+                {"debug.log", "x"},
+                {"other.log", "x"},
+                {"data/big.csv", "1,2\n"},
+                {"a/b/c/deep.txt", "deep"},
                 {"a/top.txt", "top!"}});
   fs::permissions(dir_ / "run.sh", fs::perms::owner_exec, fs::perm_options::add);
   fs::create_symlink("run.sh", dir_ / "alias.sh");
@@ -198,8 +205,8 @@ TEST_F(GitignoreTest, WalkRecordsKindsSizesAndHonoursDepthAndKilnignore) {
   ASSERT_TRUE(shallow.ok());
   paths.clear();
   for (const WalkedEntry& entry : shallow->entries) paths.push_back(entry.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{".gitignore", ".kilnignore", "a/top.txt", "alias.sh", "debug.log",
-                                             "run.sh"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{".gitignore", ".kilnignore", "a/top.txt", "alias.sh",
+                                             "debug.log", "run.sh"}));
   EXPECT_EQ(WalkUnignored((dir_ / "nope").string(), {}).status().message(),
             "folder '" + (dir_ / "nope").string() + "' does not exist");
 }

@@ -1,6 +1,5 @@
 #include "training/local_executor.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -21,6 +20,7 @@
 
 #include "common/json.h"
 #include "training/sandbox.h"
+#include "training/sandbox_process.h"
 #include "training/sandbox_spawner.h"
 
 namespace kiln::training {
@@ -75,26 +75,34 @@ std::string BubblewrapError(const std::string& path) {
 }
 
 // One sandboxed command started by LocalExecutor. See Execution.
+//
+// Stopping (time limit, Cancel(), destruction) escalates: SIGTERM to the
+// processes inside the sandbox; after the grace period SIGKILL to the
+// sandbox's init (everything inside dies, bwrap exits and reaps it); after
+// another grace period SIGKILL to bwrap's process group.
 class LocalExecution : public Execution {
  public:
   LocalExecution(pid_t pid, UniqueFd pidfd, UniqueFd info_fd, UniqueFd wake_fd, const ExecutionRequest& request,
                  std::chrono::milliseconds kill_grace, SteadyClock::time_point started)
       : pid_(pid),
         pidfd_(std::move(pidfd)),
-        info_fd_(std::move(info_fd)),
         wake_fd_(std::move(wake_fd)),
         time_limit_seconds_(request.resources.time_limit_seconds),
         stderr_path_(request.stderr_path),
         kill_grace_(kill_grace),
-        started_(started) {}
+        started_(started),
+        sandbox_(pid, info_fd.Release()) {}
 
   ~LocalExecution() override {
     std::lock_guard lock(mutex_);
-    if (reaped_) return;
-    ::killpg(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    if (ReapLocked(WNOHANG)) return;
+    if (step_ < StopStep::kInitKilled && sandbox_.KillInit(kInfoTimeout) && pidfd_.get() >= 0) {
+      // bwrap exits by itself once its sandbox is gone; give it the grace period.
+      pollfd event{pidfd_.get(), POLLIN, 0};
+      ::poll(&event, 1, static_cast<int>(kill_grace_.count()));
     }
+    if (!ReapLocked(WNOHANG)) sandbox_.SignalGroup(SIGKILL);
+    ReapLocked(0);
   }
 
   Result<ExecutionResult> Wait() override {
@@ -108,13 +116,13 @@ class LocalExecution : public Execution {
         std::lock_guard lock(mutex_);
         if (ReapLocked(WNOHANG)) break;
         SteadyClock::time_point now = SteadyClock::now();
-        if (!stop_reason_ && deadline && now >= *deadline) BeginStopLocked(ExecutionOutcome::kTimedOut, now);
-        if (stop_reason_ && !killed_ && now >= kill_at_) {
-          ::killpg(pid_, SIGKILL);
-          killed_ = true;
+        if (step_ == StopStep::kNone && deadline && now >= *deadline) {
+          BeginStopLocked(ExecutionOutcome::kTimedOut);
+        } else if (step_ != StopStep::kNone && step_ != StopStep::kGroupKilled && now >= next_step_at_) {
+          EscalateLocked();
         }
-        if (!stop_reason_) next = deadline;
-        if (stop_reason_ && !killed_) next = kill_at_;
+        if (step_ == StopStep::kNone) next = deadline;
+        if (step_ != StopStep::kNone && step_ != StopStep::kGroupKilled) next = next_step_at_;
         if (pidfd_.get() < 0) next = std::min(next.value_or(SteadyClock::time_point::max()), now + kPollFallback);
       }
       pollfd events[2] = {{wake_fd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
@@ -139,8 +147,8 @@ class LocalExecution : public Execution {
 
   Status Cancel() override {
     std::lock_guard lock(mutex_);
-    if (reaped_ || stop_reason_) return Status::Ok();
-    BeginStopLocked(ExecutionOutcome::kCancelled, SteadyClock::now());
+    if (ReapLocked(WNOHANG) || step_ != StopStep::kNone) return Status::Ok();
+    BeginStopLocked(ExecutionOutcome::kCancelled);
     uint64_t one = 1;
     ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof(one));  // wakes Wait()
     (void)ignored;
@@ -151,10 +159,16 @@ class LocalExecution : public Execution {
   std::string id() const override { return std::to_string(pid_); }
 
  private:
+  enum class StopStep { kNone, kTerminated, kInitKilled, kGroupKilled };
+  // How long to wait for bwrap to report its sandbox when stopping it.
+  static constexpr std::chrono::milliseconds kInfoTimeout{5000};
+
   // Reaps bwrap if it has ended (or, without WNOHANG, once it ends).
   bool ReapLocked(int options) {
     if (reaped_) return true;
-    pid_t done = ::waitpid(pid_, &status_, options);
+    pid_t done;
+    while ((done = ::waitpid(pid_, &status_, options)) < 0 && errno == EINTR) {
+    }
     if (done == pid_ || (done < 0 && errno == ECHILD)) {  // ECHILD: reaped elsewhere (SIGCHLD ignored)
       status_valid_ = done == pid_;
       reaped_ = true;
@@ -162,55 +176,22 @@ class LocalExecution : public Execution {
     return reaped_;
   }
 
-  void BeginStopLocked(ExecutionOutcome reason, SteadyClock::time_point now) {
+  void BeginStopLocked(ExecutionOutcome reason) {
     stop_reason_ = reason;
-    kill_at_ = now + kill_grace_;
-    TerminateSandboxLocked();
+    step_ = StopStep::kTerminated;
+    next_step_at_ = SteadyClock::now() + kill_grace_;
+    // Nothing inside to stop gently (not started yet, or bwrap failed): go on at once.
+    if (sandbox_.TerminateInside(kInfoTimeout) == 0) EscalateLocked();
   }
 
-  // SIGTERM to every process inside the sandbox, so the command can stop
-  // cleanly (bwrap does not forward signals). When they cannot be found (bwrap
-  // still starting, or no info), SIGTERM to the process group instead: bwrap
-  // dies at once and takes the sandbox with it.
-  void TerminateSandboxLocked() {
-    ReadSandboxInfoLocked();
-    int signalled = 0;
-    if (pid_namespace_ != 0) {
-      DIR* proc = ::opendir("/proc");
-      while (proc != nullptr) {
-        dirent* entry = ::readdir(proc);
-        if (entry == nullptr) break;
-        char* end = nullptr;
-        long pid = std::strtol(entry->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0 || pid == sandbox_init_pid_) continue;
-        struct stat info {};
-        std::string ns = std::string("/proc/") + entry->d_name + "/ns/pid";
-        if (::stat(ns.c_str(), &info) == 0 && info.st_ino == pid_namespace_ &&
-            ::kill(static_cast<pid_t>(pid), SIGTERM) == 0) {
-          ++signalled;
-        }
-      }
-      if (proc != nullptr) ::closedir(proc);
-    }
-    signalled = 0; ::killpg(pid_, SIGTERM);
-  }
-
-  // bwrap writes {"child-pid": N, "pid-namespace": INODE, …} to --info-fd
-  // once the sandbox exists; read whatever has arrived.
-  void ReadSandboxInfoLocked() {
-    if (info_fd_.get() < 0) return;
-    char buffer[1024];
-    ssize_t length;
-    while ((length = ::read(info_fd_.get(), buffer, sizeof(buffer))) > 0) info_text_.append(buffer, length);
-    if (info_text_.find('}') == std::string::npos) {
-      if (length == 0) info_fd_.Reset();  // EOF without info: bwrap failed early
+  void EscalateLocked() {
+    if (step_ == StopStep::kTerminated && sandbox_.KillInit(kInfoTimeout)) {
+      step_ = StopStep::kInitKilled;
+      next_step_at_ = SteadyClock::now() + kill_grace_;
       return;
     }
-    info_fd_.Reset();
-    Json info = Json::parse(info_text_, nullptr, /*allow_exceptions=*/false);
-    if (!info.is_object()) return;
-    sandbox_init_pid_ = info.value("child-pid", 0L);
-    pid_namespace_ = info.value("pid-namespace", static_cast<uint64_t>(0));
+    sandbox_.SignalGroup(SIGKILL);
+    step_ = StopStep::kGroupKilled;
   }
 
   ExecutionResult MakeResultLocked() const {
@@ -248,7 +229,6 @@ class LocalExecution : public Execution {
 
   const pid_t pid_;  // bwrap; also its process group id
   UniqueFd pidfd_;   // -1 when pidfd_open is unavailable
-  UniqueFd info_fd_;
   UniqueFd wake_fd_;  // eventfd Cancel() writes to
   const int64_t time_limit_seconds_;
   const std::string stderr_path_;
@@ -259,15 +239,13 @@ class LocalExecution : public Execution {
   std::optional<ExecutionResult> result_;
 
   std::mutex mutex_;  // guards everything below
+  SandboxProcess sandbox_;
   bool reaped_ = false;
   bool status_valid_ = false;
   int status_ = 0;
   std::optional<ExecutionOutcome> stop_reason_;  // kTimedOut or kCancelled, once stopping
-  SteadyClock::time_point kill_at_;
-  bool killed_ = false;
-  std::string info_text_;
-  long sandbox_init_pid_ = 0;
-  uint64_t pid_namespace_ = 0;
+  StopStep step_ = StopStep::kNone;
+  SteadyClock::time_point next_step_at_;  // of the next escalation
 };
 
 Result<UniqueFd> OpenOutput(std::string_view field, const std::string& path) {
@@ -332,7 +310,11 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   SandboxCommand sandbox = BuildSandboxCommand(request, ProbeHostLayout(), cpus);
 
   KILN_ASSIGN_OR_RETURN(UniqueFd stdout_fd, OpenOutput("stdout_path", request.stdout_path));
-  KILN_ASSIGN_OR_RETURN(UniqueFd stderr_fd, OpenOutput("stderr_path", request.stderr_path));
+  // One file for both streams is opened once, so the two share an offset.
+  UniqueFd stderr_fd;
+  if (request.stderr_path != request.stdout_path) {
+    KILN_ASSIGN_OR_RETURN(stderr_fd, OpenOutput("stderr_path", request.stderr_path));
+  }
   KILN_ASSIGN_OR_RETURN(UniqueFd options_fd, OptionsFile(sandbox.options));
   UniqueFd stdin_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   int info_pipe[2];
@@ -354,7 +336,8 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   plan.program = bwrap.c_str();
   plan.argv = argv.data();
   plan.envp = envp;
-  int child_fds[5] = {stdin_fd.get(), stdout_fd.get(), stderr_fd.get(), info_write.get(), options_fd.get()};
+  int child_fds[5] = {stdin_fd.get(), stdout_fd.get(), stderr_fd.get() >= 0 ? stderr_fd.get() : stdout_fd.get(),
+                       info_write.get(), options_fd.get()};
   std::copy(std::begin(child_fds), std::end(child_fds), plan.fds);
   plan.error_fd = error_write.get();
 

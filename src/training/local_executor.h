@@ -4,16 +4,19 @@
 // limits. Thread-safe: any number of executions may run, be waited on and be
 // cancelled concurrently from different threads.
 //
-// Processes: bwrap is forked by one long-lived process-wide thread (so that
-// --die-with-parent, which follows the forking *thread*, only fires when this
-// process dies), leads its own process group, and is reaped by Wait() or, if
-// Wait() was never called, by the Execution's destructor (which kills it
-// first). No zombie outlives an Execution.
+// Processes: each run is a small keeper process (sandbox_spawner.h), forked
+// by one long-lived process-wide thread, leading its own process group and
+// dying with this process; it runs bwrap and reaps everything bwrap leaves
+// behind. Wait() (or, if Wait() was never called, the Execution's destructor,
+// which stops the run first) reaps the keeper, after which nothing of the run
+// is left, not even a zombie. An Execution may be destroyed only when no
+// other thread is inside its Wait() or Cancel().
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "training/executor.h"

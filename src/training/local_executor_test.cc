@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -79,6 +80,22 @@ class Listener {
   int fd_ = -1;
 };
 
+// An argument for `sleep` (60 s and a bit) that names this one process tree.
+std::string UniqueSleep() { return "60." + std::to_string(std::random_device()() % 1'000'000'000); }
+
+// Live processes whose command line mentions `marker` (bwrap, the sandbox's
+// init and the command all carry it).
+int LiveProcessesWith(const std::string& marker) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    if (cmdline.find(marker) != std::string::npos) ++count;
+  }
+  return count;
+}
+
 class LocalExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -124,6 +141,14 @@ TEST_F(LocalExecutorTest, OutputGoesToTheFilesAndExitZeroSucceeds) {
   EXPECT_EQ(result.message, "exit status 0");
   EXPECT_EQ(Stdout(), "out\n/snapshot\nprint('training')\n");
   EXPECT_EQ(Stderr(), "err\n");
+}
+
+TEST_F(LocalExecutorTest, OneFileForBothStreamsKeepsEverything) {
+  ExecutionRequest request = Shell("echo one; echo two >&2; echo three");
+  request.stderr_path = request.stdout_path;
+  ExecutionResult result = Run(request);
+  EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded);
+  EXPECT_EQ(Stdout(), "one\ntwo\nthree\n");
 }
 
 TEST_F(LocalExecutorTest, NonZeroExitFails) {
@@ -211,6 +236,19 @@ TEST_F(LocalExecutorTest, WritesOutsideTheWorkDirFail) {
   EXPECT_FALSE(fs::exists("/usr/x"));
 }
 
+TEST_F(LocalExecutorTest, NoPrivilegesSecretsOrDescriptorsInside) {
+  int leaked = ::open("/dev/null", O_RDONLY);  // without O_CLOEXEC on purpose
+  ASSERT_GE(leaked, 0);
+  ExecutionResult result = Run(Shell(
+      "grep CapEff /proc/self/status; test -e /etc/shadow || echo no shadow; test -r /etc/passwd && echo passwd; "
+      "ls /proc/self/fd"));
+  ::close(leaked);
+  EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << Stderr();
+  // No capabilities (as root, bwrap would otherwise keep them all); only the
+  // standard descriptors (3 is ls reading the folder).
+  EXPECT_EQ(Stdout(), "CapEff:\t0000000000000000\nno shadow\npasswd\n0\n1\n2\n3\n");
+}
+
 TEST_F(LocalExecutorTest, EnvironmentIsScrubbed) {
   ::setenv("KILN_SECRET", "hunter2", 1);
   ExecutionRequest request = Request({"/usr/bin/env"});
@@ -239,16 +277,19 @@ TEST_F(LocalExecutorTest, TimeLimitStopsTheCommandGracefully) {
 }
 
 TEST_F(LocalExecutorTest, TimeLimitKillsSleep) {
-  ExecutionRequest request = Request({"sleep", "60"});
+  std::string sleep = UniqueSleep();
+  ExecutionRequest request = Request({"sleep", sleep});
   request.resources.time_limit_seconds = 1;
   ExecutionResult result = Run(request);
   EXPECT_EQ(result.outcome, ExecutionOutcome::kTimedOut);
   EXPECT_EQ(result.message, "time limit of 1 s exceeded");
   EXPECT_LT(result.wall_seconds, 60);
+  EXPECT_EQ(LiveProcessesWith(sleep), 0);
 }
 
 TEST_F(LocalExecutorTest, CancelFromAnotherThreadStopsTheCommand) {
-  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", "60"}));
+  std::string sleep = UniqueSleep();
+  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", sleep}));
   ASSERT_TRUE(execution.ok()) << execution.status().ToString();
   EXPECT_THAT((*execution)->Describe(), StartsWith("pid "));
   std::thread canceller([&] {
@@ -261,22 +302,28 @@ TEST_F(LocalExecutorTest, CancelFromAnotherThreadStopsTheCommand) {
   EXPECT_EQ(result->outcome, ExecutionOutcome::kCancelled);
   EXPECT_EQ(result->message, "cancelled");
   EXPECT_TRUE((*execution)->Cancel().ok());  // after the end: nothing to do
+  EXPECT_EQ(LiveProcessesWith(sleep), 0);
 }
 
-TEST_F(LocalExecutorTest, CancelBeforeWait) {
-  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", "60"}));
+TEST_F(LocalExecutorTest, CancelRightAfterStart) {
+  // bwrap is still setting the sandbox up: stopping must not orphan it.
+  std::string sleep = UniqueSleep();
+  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", sleep}));
   ASSERT_TRUE(execution.ok()) << execution.status().ToString();
   EXPECT_TRUE((*execution)->Cancel().ok());
   Result<ExecutionResult> result = (*execution)->Wait();
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->outcome, ExecutionOutcome::kCancelled);
+  EXPECT_EQ(LiveProcessesWith(sleep), 0);
 }
 
 TEST_F(LocalExecutorTest, DestroyingWithoutWaitKillsAndReaps) {
-  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", "60"}));
+  std::string sleep = UniqueSleep();
+  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", sleep}));
   ASSERT_TRUE(execution.ok()) << execution.status().ToString();
   pid_t pid = std::stoi((*execution)->id());
   execution->reset();
+  EXPECT_EQ(LiveProcessesWith(sleep), 0);
   // Reaped: no zombie left, so it is no longer our child.
   EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
@@ -287,9 +334,11 @@ TEST_F(LocalExecutorTest, StartedFromAThreadThatEnds) {
   // thread ending must not kill the run.
   std::unique_ptr<Execution> execution;
   std::thread starter([&] {
-    Result<std::unique_ptr<Execution>> started = executor_.Start(Shell("sleep 1; echo done"));
+    Result<std::unique_ptr<Execution>> started = executor_.Start(Shell("sleep 1.5; echo done"));
     ASSERT_TRUE(started.ok()) << started.status().ToString();
     execution = std::move(*started);
+    // Let bwrap set up (and arm --die-with-parent) while this thread lives.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
   });
   starter.join();
   ASSERT_NE(execution, nullptr);

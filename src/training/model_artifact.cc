@@ -30,11 +30,16 @@ Result<SignatureColumn> ColumnFromJson(const JsonFieldReader& reader) {
 // MLflow's column types for a Kiln type.
 std::string MLflowType(data::Type type) {
   switch (type) {
-    case data::Type::kBool: return "boolean";
-    case data::Type::kInt64: return "long";
-    case data::Type::kString: return "string";
-    case data::Type::kTimestamp: return "datetime";
-    case data::Type::kFloat64: break;
+    case data::Type::kBool:
+      return "boolean";
+    case data::Type::kInt64:
+      return "long";
+    case data::Type::kString:
+      return "string";
+    case data::Type::kTimestamp:
+      return "datetime";
+    case data::Type::kFloat64:
+      break;
   }
   return "double";
 }
@@ -93,19 +98,23 @@ Result<ModelInfo> ModelInfoFromJson(const Json& json) {
   ModelInfo info;
   KILN_ASSIGN_OR_RETURN(std::optional<int64_t> version, top.OptionalInt64("format_version"));
   if (!version) return top.Missing("format_version");
-  if (*version > kModelArtifactFormatVersion || *version < 1) {
+  if (*version > kModelArtifactFormatVersion) {
     return InvalidArgument(std::string(kDocument) + ": format_version " + std::to_string(*version) +
-                           " is not one this Kiln reads (1 to " + std::to_string(kModelArtifactFormatVersion) + ")");
+                           " is newer than this Kiln reads (up to " +
+                           std::to_string(kModelArtifactFormatVersion) + ")");
   }
+  if (*version < 1) return top.Error("format_version", "expected 1 or more, got " + std::to_string(*version));
   info.format_version = static_cast<int>(*version);
   KILN_ASSIGN_OR_RETURN(JsonFieldReader signature, top.Object("signature"));
-  KILN_ASSIGN_OR_RETURN(info.signature.origin, ModelOriginFromJson(signature.object(), kDocument, "signature"));
+  KILN_ASSIGN_OR_RETURN(info.signature.origin,
+                        ModelOriginFromJson(signature.object(), kDocument, "signature"));
   const Json* features = signature.Find("features");
   if (features == nullptr || !features->is_array() || features->empty()) {
     return signature.Error(signature.FieldPath("features"), "expected a non-empty array");
   }
   for (size_t i = 0; i < features->size(); ++i) {
-    JsonFieldReader feature((*features)[i], kDocument, signature.FieldPath("features") + "[" + std::to_string(i) + "]");
+    JsonFieldReader feature((*features)[i], kDocument,
+                            signature.FieldPath("features") + "[" + std::to_string(i) + "]");
     KILN_ASSIGN_OR_RETURN(SignatureColumn column, ColumnFromJson(feature));
     info.signature.features.push_back(std::move(column));
   }
@@ -132,7 +141,8 @@ std::string MLmodelYaml(const ModelInfo& info) {
   for (const SignatureColumn& feature : info.signature.features) {
     inputs.push_back(Json{{"name", feature.name}, {"type", MLflowType(feature.type)}});
   }
-  Json outputs = Json::array({Json{{"type", "tensor"}, {"tensor-spec", {{"dtype", "float32"}, {"shape", {-1}}}}}});
+  Json outputs =
+      Json::array({Json{{"type", "tensor"}, {"tensor-spec", {{"dtype", "float32"}, {"shape", {-1}}}}}});
   std::ostringstream out;
   out << "artifact_path: model\n"
       << "flavors:\n"
@@ -180,7 +190,8 @@ Status WriteModelDirectory(const std::string& model_dir, std::string_view model_
   info.model_sha256 = Sha256Hex(model_bytes);
   const std::filesystem::path dir(model_dir);
   KILN_RETURN_IF_ERROR(WriteArtifactFile((dir / info.model_file).string(), model_bytes));
-  KILN_RETURN_IF_ERROR(WriteArtifactFile((dir / kModelInfoFileName).string(), ModelInfoToJson(info).dump(2) + "\n"));
+  KILN_RETURN_IF_ERROR(
+      WriteArtifactFile((dir / kModelInfoFileName).string(), ModelInfoToJson(info).dump(2) + "\n"));
   return WriteArtifactFile((dir / kMLmodelFileName).string(), MLmodelYaml(info));
 }
 

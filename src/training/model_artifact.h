@@ -63,7 +63,7 @@ Json ModelOriginToJson(const ModelOrigin& origin);
 Result<ModelOrigin> ModelOriginFromJson(const Json& json, std::string_view document, std::string_view path);
 Json ModelInfoToJson(const ModelInfo& info);
 // Errors name the field: "kiln-model.json: signature.features[1].type: unknown type 'x' …";
-// "kiln-model.json: format_version 2 is newer than this Kiln reads (1)".
+// "kiln-model.json: format_version 2 is newer than this Kiln reads (up to 1)".
 Result<ModelInfo> ModelInfoFromJson(const Json& json);
 // MLflow's MLmodel YAML (xgboost and python_function flavors, signature).
 // utc_time_created and run_id are left out on purpose: they would make two

@@ -87,10 +87,12 @@ class JsonFieldReader {
     const Json* value = Find(name);
     std::vector<std::string> result;
     if (value == nullptr) return result;
-    if (!value->is_array()) return Error(FieldPath(name), "expected an array of strings, got " + value->dump());
+    if (!value->is_array())
+      return Error(FieldPath(name), "expected an array of strings, got " + value->dump());
     for (size_t i = 0; i < value->size(); ++i) {
       if (!(*value)[i].is_string()) {
-        return Error(FieldPath(name) + "[" + std::to_string(i) + "]", "expected a string, got " + (*value)[i].dump());
+        return Error(FieldPath(name) + "[" + std::to_string(i) + "]",
+                     "expected a string, got " + (*value)[i].dump());
       }
       result.push_back((*value)[i].get<std::string>());
     }

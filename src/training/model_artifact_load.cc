@@ -23,14 +23,15 @@ Result<LoadedModel> LoadedModel::Load(const std::string& model_dir, int threads)
   KILN_ASSIGN_OR_RETURN(std::string model_bytes, ReadArtifactFile(model_path));
   const std::string digest = Sha256Hex(model_bytes);
   if (digest != info.model_sha256) {
-    return FailedPrecondition("model file " + model_path + " has SHA-256 " + digest + ", " + kModelInfoFileName +
-                              " says " + info.model_sha256);
+    return FailedPrecondition("model file " + model_path + " has SHA-256 " + digest + ", " +
+                              kModelInfoFileName + " says " + info.model_sha256);
   }
   KILN_ASSIGN_OR_RETURN(Booster booster, Booster::FromModelBytes(model_bytes));
   KILN_ASSIGN_OR_RETURN(uint64_t model_features, booster.NumFeatures());
   if (model_features != info.signature.features.size()) {
     return FailedPrecondition(model_path + " takes " + std::to_string(model_features) + " features but " +
-                              kModelInfoFileName + " lists " + std::to_string(info.signature.features.size()));
+                              kModelInfoFileName + " lists " +
+                              std::to_string(info.signature.features.size()));
   }
   if (threads > 0) KILN_RETURN_IF_ERROR(booster.SetParam("nthread", std::to_string(threads)));
   // One prediction configures the booster, so later concurrent predictions
@@ -54,7 +55,8 @@ Result<float> LoadedModel::PredictRow(const float* values, size_t count) const {
                            std::to_string(expected) + " features");
   }
   KILN_ASSIGN_OR_RETURN(std::vector<float> prediction, booster_.PredictDense(values, 1, count));
-  if (prediction.size() != 1) return Internal("XGBoost returned " + std::to_string(prediction.size()) + " values for one row");
+  if (prediction.size() != 1)
+    return Internal("XGBoost returned " + std::to_string(prediction.size()) + " values for one row");
   return prediction[0];
 }
 

@@ -307,6 +307,7 @@ Result<SnapshotSummary> TakeRunSnapshot(SnapshotContext& context) {
     if (!stored.ok()) return stored.status();
   }
   KILN_ASSIGN_OR_RETURN(record.code_tar, artifacts.ObjectPath(record.artifact_root + "/" + tar_relative));
+  record.code_tar = fs::absolute(record.code_tar, error).string();
   KILN_ASSIGN_OR_RETURN(storage::ArtifactInfo tar_info, artifacts.Stat(record.artifact_root + "/" + tar_relative));
   summary.code_digest = tar_info.digest;
   tags["kiln.snapshot.code_digest"] = tar_info.digest;
@@ -341,6 +342,7 @@ Result<SnapshotSummary> TakeRunSnapshot(SnapshotContext& context) {
   }
   record.data_name = fs::path(data.relative_path).filename().string();
   KILN_ASSIGN_OR_RETURN(record.data_file, artifacts.ObjectPath(record.artifact_root + "/" + data.relative_path));
+  record.data_file = fs::absolute(record.data_file, error).string();
   summary.data_digest = data.digest;
   tags["kiln.data.digest"] = data.digest;
   Json data_json = data.description;
@@ -375,6 +377,7 @@ Result<SnapshotSummary> TakeRunSnapshot(SnapshotContext& context) {
     KILN_RETURN_IF_ERROR(impl.PutRunBytes(record, "snapshot/trainer-job.json", record.trainer_job.dump(2) + "\n"));
   }
 
+  if (!context.options.spec_file.empty()) tags["mlflow.source.name"] = context.options.spec_file;
   KILN_RETURN_IF_ERROR(LogTagsAndParams(impl.service.tracking(), record.run_id, tags, RunParams(spec)));
   return summary;
 }

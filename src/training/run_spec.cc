@@ -32,7 +32,8 @@ bool HasControlCharacter(std::string_view text) {
 std::string KeyProblem(std::string_view kind, std::string_view key) {
   if (key.empty()) return kind == "tag" ? "tag keys must not be empty" : "param names must not be empty";
   const bool characters_ok = std::all_of(key.begin(), key.end(), [](unsigned char c) {
-    return std::isalnum(c) || c >= 0x80 || std::string_view("_-. :/").find(c) != std::string_view::npos;
+    return std::isalnum(c) || c >= 0x80 ||
+           std::string_view("_-. :/").find(static_cast<char>(c)) != std::string_view::npos;
   });
   if (!characters_ok) {
     return std::string(kind) + " " + Quoted(key) +
@@ -63,7 +64,8 @@ void CheckNames(const RunSpec& spec, std::vector<SpecProblem>* problems) {
     problems->push_back({"run_name", "must not contain control characters"});
   } else if (tracking::CharacterCount(spec.run_name) > kMaxRunNameLength) {
     problems->push_back({"run_name", "run names may have at most " + std::to_string(kMaxRunNameLength) +
-                                         " characters, got " + std::to_string(tracking::CharacterCount(spec.run_name))});
+                                         " characters, got " +
+                                         std::to_string(tracking::CharacterCount(spec.run_name))});
   }
 }
 
@@ -74,18 +76,21 @@ void CheckLabel(const DataSpec& data, std::vector<SpecProblem>* problems) {
   }
   Result<features::DerivedColumn> label = features::ParseDerivedColumn(data.label);
   if (!label.ok()) {
-    problems->push_back({"data.label", "expected a column name or NAME = EXPRESSION, got " + Quoted(data.label)});
+    problems->push_back(
+        {"data.label", "expected a column name or NAME = EXPRESSION, got " + Quoted(data.label)});
     return;
   }
   if (label->expression.empty()) return;
   if (data.feature_service.empty()) {
-    problems->push_back({"data.label", "NAME = EXPRESSION labels are computed from entity rows and need "
-                                       "feature_service data; with a file, name a column"});
+    problems->push_back({"data.label",
+                         "NAME = EXPRESSION labels are computed from entity rows and need "
+                         "feature_service data; with a file, name a column"});
     return;
   }
   Result<features::SyntaxNode> syntax = features::ParseExpression(label->expression);
   if (!syntax.ok()) {
-    problems->push_back({"data.label", "expression " + Quoted(label->expression) + ": " + syntax.status().message()});
+    problems->push_back(
+        {"data.label", "expression " + Quoted(label->expression) + ": " + syntax.status().message()});
   }
 }
 
@@ -99,8 +104,9 @@ void CheckData(const DataSpec& data, std::vector<SpecProblem>* problems) {
   }
   if (service) {
     if (data.entities.empty()) {
-      problems->push_back({"data.entities", "required with feature_service: a CSV or JSON-lines file of entity "
-                                            "rows (join keys, timestamp, label)"});
+      problems->push_back({"data.entities",
+                           "required with feature_service: a CSV or JSON-lines file of entity "
+                           "rows (join keys, timestamp, label)"});
     }
     if (data.timestamp_column.empty()) problems->push_back({"data.timestamp_column", "must not be empty"});
   } else if (file) {
@@ -143,17 +149,20 @@ void CheckSplit(const RunSpec& spec, std::vector<SpecProblem>* problems) {
   }
   if (validation_ok && holdout_ok && !split.validation_start_micros &&
       split.validation_fraction + split.holdout_fraction >= 1) {
-    problems->push_back({"split", "validation_fraction + holdout_fraction must be less than 1 to leave rows to "
-                                  "train on, got " + FormatNumber(split.validation_fraction) + " + " +
-                                  FormatNumber(split.holdout_fraction)});
+    problems->push_back({"split",
+                         "validation_fraction + holdout_fraction must be less than 1 to leave rows to "
+                         "train on, got " +
+                             FormatNumber(split.validation_fraction) + " + " +
+                             FormatNumber(split.holdout_fraction)});
   }
   if (split.kind == SplitKind::kRandom) {
     const std::string only = "only used by a time split (kind: time)";
     if (!split.time_column.empty()) problems->push_back({"split.time_column", only});
     if (split.validation_start_micros) problems->push_back({"split.validation_start", only});
   } else if (split.time_column.empty() && spec.data.feature_service.empty()) {
-    problems->push_back({"split.time_column", "a time split of file data needs time_column, the column to "
-                                              "order rows by"});
+    problems->push_back({"split.time_column",
+                         "a time split of file data needs time_column, the column to "
+                         "order rows by"});
   }
   if (split.validation_start_micros && spec.data.start_micros &&
       *split.validation_start_micros <= *spec.data.start_micros) {
@@ -173,11 +182,13 @@ void CheckCommand(const CommandSpec& command, std::vector<SpecProblem>* problems
   for (const auto& [name, value] : command.env) {
     const std::string field = "trainer.env." + name;
     if (!std::regex_match(name, kEnvName)) {
-      problems->push_back({field, Quoted(name) + " is not an environment variable name (letters, digits, '_')"});
+      problems->push_back(
+          {field, Quoted(name) + " is not an environment variable name (letters, digits, '_')"});
     } else if (name.starts_with("KILN_")) {
       problems->push_back({field, "names starting with KILN_ are set by Kiln"});
     }
-    if (value.find('\0') != std::string::npos) problems->push_back({field, "must not contain NUL characters"});
+    if (value.find('\0') != std::string::npos)
+      problems->push_back({field, "must not contain NUL characters"});
   }
 }
 
@@ -188,8 +199,8 @@ void CheckFreeParams(const RunSpec& spec, std::vector<SpecProblem>* problems) {
     const size_t dot = name.find('.');
     const std::string section = name.substr(0, dot);
     const bool reserved = name == "executor" || name == "trainer" || name == "command" ||
-                          (dot != std::string::npos &&
-                           (section == "xgboost" || section == "split" || section == "data" || section == "resources"));
+                          (dot != std::string::npos && (section == "xgboost" || section == "split" ||
+                                                        section == "data" || section == "resources"));
     if (!std::regex_match(name, kParamName)) {
       problems->push_back({field, "param names may only contain letters, digits, '_', '-' and '.'"});
     } else if (std::string problem = KeyProblem("param", name); !problem.empty()) {
@@ -212,16 +223,17 @@ void CheckResources(const ResourceLimits& resources, std::vector<SpecProblem>* p
     problems->push_back({"resources.memory", "must not be negative (0: no limit)"});
   } else if (resources.memory_bytes > 0 && resources.memory_bytes < kMinMemoryBytes) {
     const std::string bytes = std::to_string(resources.memory_bytes);
-    problems->push_back({"resources.memory", bytes + " bytes is too little to run anything (at least 1M" +
-                                                 (resources.memory_bytes < 1024 ? "; did you mean " + bytes + "G?)"
-                                                                                : ")")});
+    problems->push_back(
+        {"resources.memory", bytes + " bytes is too little to run anything (at least 1M" +
+                                 (resources.memory_bytes < 1024 ? "; did you mean " + bytes + "G?)" : ")")});
   }
   if (resources.time_limit_seconds < 0) {
     problems->push_back({"resources.time_limit", "must not be negative (0: no limit)"});
   }
   static const std::regex kSlurmWord("[A-Za-z0-9_.:,=+-]*");
   if (!std::regex_match(resources.partition, kSlurmWord)) {
-    problems->push_back({"resources.partition", Quoted(resources.partition) + " is not a Slurm partition name"});
+    problems->push_back(
+        {"resources.partition", Quoted(resources.partition) + " is not a Slurm partition name"});
   }
   if (!std::regex_match(resources.gres, kSlurmWord)) {
     problems->push_back({"resources.gres", Quoted(resources.gres) + " is not a Slurm GRES such as gpu:1"});
@@ -237,8 +249,8 @@ void CheckTags(const RunSpec& spec, std::vector<SpecProblem>* problems) {
       problems->push_back({field, "tags starting with 'mlflow.' or 'kiln.' are set by Kiln"});
     }
     if (tracking::CharacterCount(value) > tracking::kMaxTagValueLength) {
-      problems->push_back({field, "tag values may have at most " + std::to_string(tracking::kMaxTagValueLength) +
-                                      " characters"});
+      problems->push_back({field, "tag values may have at most " +
+                                      std::to_string(tracking::kMaxTagValueLength) + " characters"});
     }
   }
 }

@@ -56,9 +56,10 @@ class JsonSpecReader {
     bool fits = false;
     if constexpr (std::is_signed_v<Integer>) {
       fits = value->is_number_integer() &&
-             (value->is_number_unsigned() ? value->get<uint64_t>() <= uint64_t{std::numeric_limits<Integer>::max()}
-                                          : value->get<int64_t>() >= std::numeric_limits<Integer>::min() &&
-                                                value->get<int64_t>() <= std::numeric_limits<Integer>::max());
+             (value->is_number_unsigned()
+                  ? value->get<uint64_t>() <= uint64_t{std::numeric_limits<Integer>::max()}
+                  : value->get<int64_t>() >= std::numeric_limits<Integer>::min() &&
+                        value->get<int64_t>() <= std::numeric_limits<Integer>::max());
     } else {
       fits = value->is_number_unsigned();
     }
@@ -175,7 +176,8 @@ Json RunSpecToJson(const RunSpec& spec) {
                          {"seed", spec.xgboost.seed},
                          {"params", spec.xgboost.params}}}};
   } else {
-    json["trainer"] = {{"kind", "command"}, {"command", {{"argv", spec.command.argv}, {"env", spec.command.env}}}};
+    json["trainer"] = {{"kind", "command"},
+                       {"command", {{"argv", spec.command.argv}, {"env", spec.command.env}}}};
   }
   json["params"] = spec.params;
   json["resources"] = {{"cpus", spec.resources.cpus},
@@ -192,23 +194,26 @@ Json RunSpecToJson(const RunSpec& spec) {
 Result<RunSpec> RunSpecFromJson(const Json& json) {
   JsonSpecReader reader;
   RunSpec spec;
-  if (!reader.Object(json, "", {"format_version", "project", "run_name", "code_dir", "data", "split", "trainer",
-                                "params", "resources", "executor", "debian_packages", "tags"})) {
+  if (!reader.Object(json, "",
+                     {"format_version", "project", "run_name", "code_dir", "data", "split", "trainer",
+                      "params", "resources", "executor", "debian_packages", "tags"})) {
     return reader.status();
   }
   const Json* version = reader.Get(json, "format_version");
   if (version == nullptr) return InvalidArgument("run spec JSON: format_version is missing");
   if (*version != kRunSpecFormatVersion) {
-    return InvalidArgument("run spec JSON: format_version " + version->dump() + " is not supported (this kiln reads " +
-                           std::to_string(kRunSpecFormatVersion) + ")");
+    return InvalidArgument("run spec JSON: format_version " + version->dump() +
+                           " is not supported (this kiln reads " + std::to_string(kRunSpecFormatVersion) +
+                           ")");
   }
   reader.String(json, "", "project", &spec.project);
   reader.String(json, "", "run_name", &spec.run_name);
   reader.String(json, "", "code_dir", &spec.code_dir);
 
   const Json data = EmptyIfNull(reader.Get(json, "data"));
-  if (reader.Object(data, "data", {"feature_project", "feature_service", "entities", "timestamp_column", "start",
-                                   "end", "file", "label", "exclude"})) {
+  if (reader.Object(data, "data",
+                    {"feature_project", "feature_service", "entities", "timestamp_column", "start", "end",
+                     "file", "label", "exclude"})) {
     reader.String(data, "data", "feature_project", &spec.data.feature_project);
     reader.String(data, "data", "feature_service", &spec.data.feature_service);
     reader.String(data, "data", "entities", &spec.data.entities);
@@ -221,8 +226,9 @@ Result<RunSpec> RunSpecFromJson(const Json& json) {
   }
 
   const Json split = EmptyIfNull(reader.Get(json, "split"));
-  if (reader.Object(split, "split", {"kind", "validation_fraction", "holdout_fraction", "seed", "time_column",
-                                     "validation_start"})) {
+  if (reader.Object(
+          split, "split",
+          {"kind", "validation_fraction", "holdout_fraction", "seed", "time_column", "validation_start"})) {
     std::string kind = "random";
     reader.String(split, "split", "kind", &kind);
     if (kind == "time") {
@@ -267,7 +273,8 @@ Result<RunSpec> RunSpecFromJson(const Json& json) {
 
   reader.StringMap(json, "", "params", &spec.params);
   const Json resources = EmptyIfNull(reader.Get(json, "resources"));
-  if (reader.Object(resources, "resources", {"cpus", "memory_bytes", "time_limit_seconds", "partition", "gres"})) {
+  if (reader.Object(resources, "resources",
+                    {"cpus", "memory_bytes", "time_limit_seconds", "partition", "gres"})) {
     reader.Int(resources, "resources", "cpus", &spec.resources.cpus);
     reader.Int(resources, "resources", "memory_bytes", &spec.resources.memory_bytes);
     reader.Int(resources, "resources", "time_limit_seconds", &spec.resources.time_limit_seconds);

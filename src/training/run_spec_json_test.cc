@@ -118,7 +118,8 @@ TEST(RunSpecJsonTest, RefusesUnknownFieldsWrongTypesAndInvalidSpecs) {
 
   json = RunSpecToJson(CommandSpec());
   json["resources"]["cpus"] = "two";
-  EXPECT_EQ(RunSpecFromJson(json).status().message(), "run spec JSON: resources.cpus: expected an integer, got \"two\"");
+  EXPECT_EQ(RunSpecFromJson(json).status().message(),
+            "run spec JSON: resources.cpus: expected an integer, got \"two\"");
 
   json = RunSpecToJson(CommandSpec());
   json["resources"]["cpus"] = int64_t{1} << 40;
@@ -127,7 +128,8 @@ TEST(RunSpecJsonTest, RefusesUnknownFieldsWrongTypesAndInvalidSpecs) {
 
   json = RunSpecToJson(CommandSpec());
   json["split"]["seed"] = -1;
-  EXPECT_EQ(RunSpecFromJson(json).status().message(), "run spec JSON: split.seed: expected an integer, got -1");
+  EXPECT_EQ(RunSpecFromJson(json).status().message(),
+            "run spec JSON: split.seed: expected an integer, got -1");
 
   json = RunSpecToJson(CommandSpec());
   json["trainer"]["kind"] = "pytorch";

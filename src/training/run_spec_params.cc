@@ -39,7 +39,8 @@ std::string FormatByteSize(int64_t bytes) {
 // A word a POSIX shell reads back as itself.
 std::string ShellQuoted(const std::string& word) {
   const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::string_view("_-.,/:=@%+").find(c) != std::string_view::npos;
+    return std::isalnum(c) ||
+           std::string_view("_-.,/:=@%+").find(static_cast<char>(c)) != std::string_view::npos;
   });
   if (plain) return word;
   std::string out = "'";
@@ -63,7 +64,8 @@ std::string AssignXGBoost(XGBoostSpec& xgboost, const std::string& name, const s
     if (!number || *number < INT_MIN || *number > INT_MAX) {
       return "trainer.xgboost." + name + ": expected an integer, got '" + value + "'";
     }
-    (name == "num_boost_round" ? xgboost.num_boost_round : xgboost.early_stopping_rounds) = static_cast<int>(*number);
+    (name == "num_boost_round" ? xgboost.num_boost_round : xgboost.early_stopping_rounds) =
+        static_cast<int>(*number);
   } else if (name == "seed") {
     const std::optional<uint64_t> seed = internal::ParseUnsigned(value);
     if (!seed) return "trainer.xgboost.seed: expected a non-negative integer, got '" + value + "'";
@@ -138,12 +140,15 @@ std::map<std::string, std::string> RunParams(const RunSpec& spec) {
 
   const SplitSpec& split = spec.split;
   params["split.kind"] = split.kind == SplitKind::kTime ? "time" : "random";
-  params["split.validation_fraction"] = internal::FormatNumber(split.validation_fraction);
+  if (!split.validation_start_micros) {  // with a validation start, the fraction is unused
+    params["split.validation_fraction"] = internal::FormatNumber(split.validation_fraction);
+  }
   params["split.holdout_fraction"] = internal::FormatNumber(split.holdout_fraction);
   if (split.kind == SplitKind::kRandom) {
     params["split.seed"] = std::to_string(split.seed);
   } else {
-    const std::string time_column = split.time_column.empty() ? spec.data.timestamp_column : split.time_column;
+    const std::string time_column =
+        split.time_column.empty() ? spec.data.timestamp_column : split.time_column;
     params["split.time_column"] = time_column;
     if (split.validation_start_micros) {
       params["split.validation_start"] = data::FormatTimestamp(*split.validation_start_micros);

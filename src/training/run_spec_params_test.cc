@@ -61,9 +61,11 @@ TEST(ApplyAssignmentTest, RefusesBadValuesAndLeavesTheSpecUnchanged) {
   Status status = ApplyAssignment(spec, "num_boost_round=abc");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
-            "sweep assignment 'num_boost_round=abc': trainer.xgboost.num_boost_round: expected an integer, got 'abc'");
-  EXPECT_EQ(ApplyAssignment(spec, "num_boost_round=0").message(),
-            "sweep assignment 'num_boost_round=0': trainer.xgboost.num_boost_round: must be at least 1, got 0");
+            "sweep assignment 'num_boost_round=abc': trainer.xgboost.num_boost_round: expected an integer, "
+            "got 'abc'");
+  EXPECT_EQ(
+      ApplyAssignment(spec, "num_boost_round=0").message(),
+      "sweep assignment 'num_boost_round=0': trainer.xgboost.num_boost_round: must be at least 1, got 0");
   EXPECT_EQ(ApplyAssignment(spec, "max_depth=deep").message(),
             "sweep assignment 'max_depth=deep': trainer.xgboost.max_depth: expected an integer, got 'deep'");
   EXPECT_EQ(ApplyAssignment(spec, "max_dept=4").message(),
@@ -89,30 +91,42 @@ TEST(ApplyAssignmentTest, SetsFreeParams) {
 
   EXPECT_EQ(ApplyAssignment(command, "xgboost.eta=0.1").message(),
             "sweep assignment 'xgboost.eta=0.1': this run's trainer is a command, not xgboost");
-  EXPECT_EQ(ApplyAssignment(command, "params.a b=1").message(),
-            "sweep assignment 'params.a b=1': params.a b: param names may only contain letters, digits, '_', '-' "
-            "and '.'");
+  EXPECT_EQ(
+      ApplyAssignment(command, "params.a b=1").message(),
+      "sweep assignment 'params.a b=1': params.a b: param names may only contain letters, digits, '_', '-' "
+      "and '.'");
 }
 
 TEST(ApplyAssignmentTest, RefusesMalformedAssignments) {
   RunSpec spec = XGBoostSpec();
-  EXPECT_EQ(ApplyAssignment(spec, "max_depth").message(), "sweep assignment 'max_depth': expected NAME=VALUE");
+  EXPECT_EQ(ApplyAssignment(spec, "max_depth").message(),
+            "sweep assignment 'max_depth': expected NAME=VALUE");
   EXPECT_EQ(ApplyAssignment(spec, "=3").message(), "sweep assignment '=3': expected NAME=VALUE");
   EXPECT_EQ(ApplyAssignment(spec, "").code(), StatusCode::kInvalidArgument);
 }
 
 TEST(RunParamsTest, FlattensTheXGBoostSpec) {
-  EXPECT_THAT(RunParams(XGBoostSpec()),
-              ElementsAre(Pair("data.entities", "/data/entities.csv"), Pair("data.exclude", "flight_id,tail"),
-                          Pair("data.feature_service", "delay_model"), Pair("data.label", "delayed = delay > 15"),
-                          Pair("data.start", "2001-01-01T00:00:00Z"), Pair("data.timestamp_column", "event_timestamp"),
-                          Pair("executor", "local"), Pair("note", "baseline"), Pair("resources.cpus", "2"),
-                          Pair("resources.memory", "512M"), Pair("resources.time_limit", "1h30m"),
-                          Pair("split.holdout_fraction", "0.1"), Pair("split.kind", "time"),
-                          Pair("split.time_column", "event_timestamp"), Pair("split.validation_fraction", "0.2"),
-                          Pair("trainer", "xgboost"), Pair("xgboost.early_stopping_rounds", "10"),
-                          Pair("xgboost.max_depth", "6"), Pair("xgboost.num_boost_round", "100"),
-                          Pair("xgboost.objective", "binary:logistic"), Pair("xgboost.seed", "7")));
+  EXPECT_THAT(
+      RunParams(XGBoostSpec()),
+      ElementsAre(Pair("data.entities", "/data/entities.csv"), Pair("data.exclude", "flight_id,tail"),
+                  Pair("data.feature_service", "delay_model"), Pair("data.label", "delayed = delay > 15"),
+                  Pair("data.start", "2001-01-01T00:00:00Z"),
+                  Pair("data.timestamp_column", "event_timestamp"), Pair("executor", "local"),
+                  Pair("note", "baseline"), Pair("resources.cpus", "2"), Pair("resources.memory", "512M"),
+                  Pair("resources.time_limit", "1h30m"), Pair("split.holdout_fraction", "0.1"),
+                  Pair("split.kind", "time"), Pair("split.time_column", "event_timestamp"),
+                  Pair("split.validation_fraction", "0.2"), Pair("trainer", "xgboost"),
+                  Pair("xgboost.early_stopping_rounds", "10"), Pair("xgboost.max_depth", "6"),
+                  Pair("xgboost.num_boost_round", "100"), Pair("xgboost.objective", "binary:logistic"),
+                  Pair("xgboost.seed", "7")));
+}
+
+TEST(RunParamsTest, ValidationStartReplacesTheValidationFraction) {
+  RunSpec spec = XGBoostSpec();
+  spec.split.validation_start_micros = *data::ParseTimestamp("2001-03-15", data::TimeZone::Utc());
+  const std::map<std::string, std::string> params = RunParams(spec);
+  EXPECT_EQ(params.at("split.validation_start"), "2001-03-15T00:00:00Z");
+  EXPECT_EQ(params.count("split.validation_fraction"), 0u);
 }
 
 TEST(RunParamsTest, FlattensACommandSpecAndShortensLongValues) {

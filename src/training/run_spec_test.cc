@@ -101,7 +101,8 @@ tags: {team: risk}
 }
 
 TEST_F(RunSpecYamlTest, ReadsFileSpecWithDefaults) {
-  Result<RunSpec> spec = Parse("project: flights\ndata: {file: data/train.csv, label: delayed}\ntrainer: xgboost\n");
+  Result<RunSpec> spec =
+      Parse("project: flights\ndata: {file: data/train.csv, label: delayed}\ntrainer: xgboost\n");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->code_dir, folder_.path());  // the spec's folder
   EXPECT_EQ(spec->data.file, folder_ / "data/train.csv");
@@ -138,7 +139,7 @@ trainer:
   Result<RunSpec> line = Parse(R"yaml(project: p
 data: {file: data/train.csv, label: delayed}
 trainer:
-  command: python3 train.py --name "two words" 'it''s' a\ b "say \"hi\""
+  command: python3 train.py --name "two words" "it's" a\ b "say \"hi\""
 )yaml");
   ASSERT_TRUE(line.ok()) << line.status().message();
   EXPECT_THAT(line->command.argv,
@@ -146,8 +147,9 @@ trainer:
 }
 
 TEST_F(RunSpecYamlTest, ParseRunSpecFileResolvesPathsAgainstTheSpecsFolder) {
-  const std::string path = folder_.Write("src/run.yaml", "project: p\ndata: {file: ../data/train.csv, label: y}\n"
-                                                         "trainer: xgboost\n");
+  const std::string path = folder_.Write("src/run.yaml",
+                                         "project: p\ndata: {file: ../data/train.csv, label: y}\n"
+                                         "trainer: xgboost\n");
   Result<RunSpec> spec = ParseRunSpecFile(path);
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->data.file, folder_ / "data/train.csv");
@@ -157,7 +159,8 @@ TEST_F(RunSpecYamlTest, ParseRunSpecFileResolvesPathsAgainstTheSpecsFolder) {
   Result<RunSpec> bad = ParseRunSpecFile(folder_ / "src/bad.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(),
-              ::testing::StartsWith(folder_ / "src/bad.yaml" + ":2: unknown key 'exectuor' (did you mean 'executor'?)"));
+              ::testing::HasSubstr(folder_ / "src/bad.yaml" +
+                                   ":2: unknown key 'exectuor' (did you mean 'executor'?)"));
 
   Result<RunSpec> missing = ParseRunSpecFile(folder_ / "nope.yaml");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
@@ -210,10 +213,11 @@ TEST_F(RunSpecYamlTest, DataNeedsExactlyOneSource) {
 }
 
 TEST_F(RunSpecYamlTest, FeatureServiceNeedsEntitiesAndLabel) {
-  EXPECT_EQ(ErrorOf("project: p\ndata:\n  feature_service: delay_model\ntrainer: xgboost\n"),
-            "run.yaml:2: data.entities: required with feature_service: a CSV or JSON-lines file of entity rows "
-            "(join keys, timestamp, label)\n"
-            "run.yaml:2: data.label: required: a column name, or NAME = EXPRESSION");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata:\n  feature_service: delay_model\ntrainer: xgboost\n"),
+      "run.yaml:2: data.entities: required with feature_service: a CSV or JSON-lines file of entity rows "
+      "(join keys, timestamp, label)\n"
+      "run.yaml:2: data.label: required: a column name, or NAME = EXPRESSION");
 }
 
 TEST_F(RunSpecYamlTest, DataFilesMustExistAndAreNamedByTheirPath) {
@@ -233,31 +237,38 @@ TEST_F(RunSpecYamlTest, TimeRangeMustBeValidAndOrdered) {
   EXPECT_EQ(ErrorOf("project: p\ndata:\n  feature_service: s\n  entities: data/entities.csv\n  label: y\n"
                     "  start: 2001-13-01\ntrainer: xgboost\n"),
             "run.yaml:6: data.start: '2001-13-01' is not an ISO 8601 timestamp: month 13 is out of range");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y, start: 2001-01-01}\ntrainer: xgboost\n"),
-            "run.yaml:2: data.start: only used with feature_service data");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y, start: 2001-01-01}\ntrainer: xgboost\n"),
+      "run.yaml:2: data.start: only used with feature_service data");
 }
 
 TEST_F(RunSpecYamlTest, LabelMustBeAColumnOrAnExpressionOverEntityRows) {
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: delayed = delay > 15}\ntrainer: xgboost\n"),
-            "run.yaml:2: data.label: NAME = EXPRESSION labels are computed from entity rows and need "
-            "feature_service data; with a file, name a column");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: delayed = delay > 15}\ntrainer: xgboost\n"),
+      "run.yaml:2: data.label: NAME = EXPRESSION labels are computed from entity rows and need "
+      "feature_service data; with a file, name a column");
   EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: two words}\ntrainer: xgboost\n"),
             "run.yaml:2: data.label: expected a column name or NAME = EXPRESSION, got 'two words'");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y, exclude: [id, y, id]}\ntrainer: xgboost\n"),
-            "run.yaml:2: data.exclude: 'y' is the label; it cannot be excluded\n"
-            "run.yaml:2: data.exclude: 'id' is listed twice");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y, exclude: [id, y, id]}\ntrainer: xgboost\n"),
+      "run.yaml:2: data.exclude: 'y' is the label; it cannot be excluded\n"
+      "run.yaml:2: data.exclude: 'id' is listed twice");
 }
 
 TEST_F(RunSpecYamlTest, SplitFractionsKindAndTimeColumn) {
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\n"
-                    "split: {validation_fraction: 0.6, holdout_fraction: 0.4}\ntrainer: xgboost\n"),
-            "run.yaml:3: split: validation_fraction + holdout_fraction must be less than 1 to leave rows to train "
-            "on, got 0.6 + 0.4");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\nsplit: {kind: temporal}\ntrainer: xgboost\n"),
-            "run.yaml:3: split.kind: expected random or time, got 'temporal'");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\nsplit: {kind: time}\ntrainer: xgboost\n"),
-            "run.yaml:3: split.time_column: a time split of file data needs time_column, the column to order "
-            "rows by");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\n"
+              "split: {validation_fraction: 0.6, holdout_fraction: 0.4}\ntrainer: xgboost\n"),
+      "run.yaml:3: split: validation_fraction + holdout_fraction must be less than 1 to leave rows to train "
+      "on, got 0.6 + 0.4");
+  EXPECT_EQ(
+      ErrorOf(
+          "project: p\ndata: {file: data/train.csv, label: y}\nsplit: {kind: temporal}\ntrainer: xgboost\n"),
+      "run.yaml:3: split.kind: expected random or time, got 'temporal'");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\nsplit: {kind: time}\ntrainer: xgboost\n"),
+      "run.yaml:3: split.time_column: a time split of file data needs time_column, the column to order "
+      "rows by");
   EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\nsplit: {time_column: t, seed: -1}\n"
                     "trainer: xgboost\n"),
             "run.yaml:3: split.seed: expected a non-negative integer, got '-1'\n"
@@ -279,7 +290,8 @@ TEST_F(RunSpecYamlTest, TrainerNeedsExactlyOneKind) {
 }
 
 TEST_F(RunSpecYamlTest, XGBoostObjectiveRoundsAndParameters) {
-  EXPECT_EQ(ErrorOf(R"yaml(project: p
+  EXPECT_EQ(
+      ErrorOf(R"yaml(project: p
 data: {file: data/train.csv, label: y}
 trainer:
   xgboost:
@@ -292,23 +304,24 @@ trainer:
     nthread: 4
     params: {seed: 3, lambda: 1, reg_lambda: 2}
 )yaml"),
-            "run.yaml:5: trainer.xgboost.objective: unsupported objective 'multi:softmax' (supported: "
-            "binary:logistic, reg:squarederror, reg:absoluteerror, reg:logistic, reg:pseudohubererror, "
-            "count:poisson, reg:gamma, reg:tweedie)\n"
-            "run.yaml:6: trainer.xgboost.num_boost_round: must be at least 1, got 0\n"
-            "run.yaml:7: trainer.xgboost.early_stopping_rounds: expected an integer, got 'soon'\n"
-            "run.yaml:8: trainer.xgboost.max_dept: unknown XGBoost parameter 'max_dept' (did you mean "
-            "'max_depth'?)\n"
-            "run.yaml:9: trainer.xgboost.tree_method: expected one of auto, exact, approx, hist, got 'gpu_hist'\n"
-            "run.yaml:10: trainer.xgboost.eval_metric: unknown metric 'rmsee' (did you mean 'rmse'?)\n"
-            "run.yaml:11: trainer.xgboost.nthread: not allowed: the built-in trainer sets XGBoost's threads from "
-            "resources.cpus\n"
-            "run.yaml:12: trainer.xgboost.reg_lambda: the same parameter as lambda; give only one of them\n"
-            "run.yaml:12: trainer.xgboost.seed: not allowed here: set trainer.xgboost.seed");
+      "run.yaml:5: trainer.xgboost.objective: unsupported objective 'multi:softmax' (supported: "
+      "binary:logistic, reg:squarederror, reg:absoluteerror, reg:logistic, reg:pseudohubererror, "
+      "count:poisson, reg:gamma, reg:tweedie)\n"
+      "run.yaml:6: trainer.xgboost.num_boost_round: must be at least 1, got 0\n"
+      "run.yaml:7: trainer.xgboost.early_stopping_rounds: expected an integer, got 'soon'\n"
+      "run.yaml:8: trainer.xgboost.max_dept: unknown XGBoost parameter 'max_dept' (did you mean "
+      "'max_depth'?)\n"
+      "run.yaml:9: trainer.xgboost.tree_method: expected one of auto, exact, approx, hist, got 'gpu_hist'\n"
+      "run.yaml:10: trainer.xgboost.eval_metric: unknown metric 'rmsee' (did you mean 'rmse'?)\n"
+      "run.yaml:11: trainer.xgboost.nthread: not allowed: the built-in trainer sets XGBoost's threads from "
+      "resources.cpus\n"
+      "run.yaml:12: trainer.xgboost.reg_lambda: the same parameter as lambda; give only one of them\n"
+      "run.yaml:12: trainer.xgboost.seed: not allowed here: set trainer.xgboost.seed");
 }
 
 TEST_F(RunSpecYamlTest, XGBoostParametersThatDependOnTheObjective) {
-  EXPECT_EQ(ErrorOf(R"yaml(project: p
+  EXPECT_EQ(
+      ErrorOf(R"yaml(project: p
 data: {file: data/train.csv, label: y}
 trainer:
   xgboost:
@@ -318,30 +331,34 @@ trainer:
     monotone_constraints: [1, 2]
     interaction_constraints: [[0, 1], [x]]
 )yaml"),
-            "run.yaml:6: trainer.xgboost.tweedie_variance_power: only used with objective reg:tweedie (this run "
-            "uses reg:squarederror)\n"
-            "run.yaml:7: trainer.xgboost.max_bin: must be at least 2, got 1\n"
-            "run.yaml:8: trainer.xgboost.monotone_constraints: expected a list of -1, 0 and 1 per feature such as "
-            "(1,-1,0), got '(1,2)'\n"
-            "run.yaml:9: trainer.xgboost.interaction_constraints: expected groups of feature indices such as "
-            "[[0,1],[2,3]], got '[[0,1],[x]]'");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  xgboost: {base_score: 2}\n"),
-            "run.yaml:4: trainer.xgboost.base_score: must be in (0, 1) for objective binary:logistic, got 2");
+      "run.yaml:6: trainer.xgboost.tweedie_variance_power: only used with objective reg:tweedie (this run "
+      "uses reg:squarederror)\n"
+      "run.yaml:7: trainer.xgboost.max_bin: must be at least 2, got 1\n"
+      "run.yaml:8: trainer.xgboost.monotone_constraints: expected a list of -1, 0 and 1 per feature such as "
+      "(1,-1,0), got '(1,2)'\n"
+      "run.yaml:9: trainer.xgboost.interaction_constraints: expected groups of feature indices such as "
+      "[[0,1],[2,3]], got '[[0,1],[x]]'");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  xgboost: {base_score: 2}\n"),
+      "run.yaml:4: trainer.xgboost.base_score: must be in (0, 1) for objective binary:logistic, got 2");
 }
 
 TEST_F(RunSpecYamlTest, CommandTrainerProblems) {
   EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer: {command: []}\n"),
             "run.yaml:3: trainer.command: must name a program to run, e.g. [python3, train.py]");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  command: python3 'train.py\n"),
-            "run.yaml:4: trainer.command: unterminated ' quote in 'python3 'train.py'");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  command: [python3]\n"
-                    "  env: {KILN_RUN_ID: x, 2BAD: y}\n"),
-            "run.yaml:5: trainer.env.2BAD: '2BAD' is not an environment variable name (letters, digits, '_')\n"
-            "run.yaml:5: trainer.env.KILN_RUN_ID: names starting with KILN_ are set by Kiln");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  command: python3 'train.py\n"),
+      "run.yaml:4: trainer.command: unterminated ' quote in 'python3 'train.py'");
+  EXPECT_EQ(
+      ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer:\n  command: [python3]\n"
+              "  env: {KILN_RUN_ID: x, 2BAD: y}\n"),
+      "run.yaml:5: trainer.env.2BAD: '2BAD' is not an environment variable name (letters, digits, '_')\n"
+      "run.yaml:5: trainer.env.KILN_RUN_ID: names starting with KILN_ are set by Kiln");
 }
 
 TEST_F(RunSpecYamlTest, ResourcesExecutorPackagesAndTags) {
-  EXPECT_EQ(ErrorOf(R"yaml(project: p
+  EXPECT_EQ(
+      ErrorOf(R"yaml(project: p
 data: {file: data/train.csv, label: y}
 trainer: xgboost
 resources:
@@ -351,33 +368,43 @@ resources:
 debian_packages: [libxgboost-dev, Python3]
 tags: {kiln.source: x, "bad!key": y}
 )yaml"),
-            "run.yaml:5: resources.cpus: must be at least 1, got 0\n"
-            "run.yaml:6: resources.memory: '4X' is not a size (use bytes, or K, M, G, T for binary multiples, e.g. "
-            "512M or 4G)\n"
-            "run.yaml:7: resources.time_limit: '5x' is not a duration (use seconds, or s, m, h, d such as 90s, 30m, "
-            "2h or 1h30m)\n"
-            "run.yaml:8: debian_packages: 'Python3' is not a Debian package name (lower-case letters, digits, '+', "
-            "'-', '.')\n"
-            "run.yaml:9: tags.bad!key: tag 'bad!key' may only contain letters, digits, '_', '-', '.', ' ', ':' and "
-            "'/'\n"
-            "run.yaml:9: tags.kiln.source: tags starting with 'mlflow.' or 'kiln.' are set by Kiln");
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: data/train.csv, label: y}\ntrainer: xgboost\nresources: {memory: 4}\n"),
-            "run.yaml:4: resources.memory: 4 bytes is too little to run anything (at least 1M; did you mean 4G?)");
+      "run.yaml:5: resources.cpus: must be at least 1, got 0\n"
+      "run.yaml:6: resources.memory: '4X' is not a size (use bytes, or K, M, G, T for binary multiples, e.g. "
+      "512M or 4G)\n"
+      "run.yaml:7: resources.time_limit: '5x' is not a duration (use seconds, or s, m, h, d such as 90s, "
+      "30m, "
+      "2h or 1h30m)\n"
+      "run.yaml:8: debian_packages: 'Python3' is not a Debian package name (lower-case letters, digits, '+', "
+      "'-', '.')\n"
+      "run.yaml:9: tags.bad!key: tag 'bad!key' may only contain letters, digits, '_', '-', '.', ' ', ':' and "
+      "'/'\n"
+      "run.yaml:9: tags.kiln.source: tags starting with 'mlflow.' or 'kiln.' are set by Kiln");
+  EXPECT_EQ(
+      ErrorOf(
+          "project: p\ndata: {file: data/train.csv, label: y}\ntrainer: xgboost\nresources: {memory: 4}\n"),
+      "run.yaml:4: resources.memory: 4 bytes is too little to run anything (at least 1M; did you mean 4G?)");
 }
 
 TEST_F(RunSpecYamlTest, NamesFollowMLflowLimits) {
   const std::string long_name(251, 'r');
-  EXPECT_EQ(ErrorOf("project: p\nrun_name: " + long_name + "\ndata: {file: data/train.csv, label: y}\n"
-                    "trainer: xgboost\ntags: {" + std::string(251, 'k') + ": v}\n"
+  EXPECT_EQ(ErrorOf("project: p\nrun_name: " + long_name +
+                    "\ndata: {file: data/train.csv, label: y}\n"
+                    "trainer: xgboost\ntags: {" +
+                    std::string(251, 'k') +
+                    ": v}\n"
                     "params: {split.kind: x, a b: c}\n"),
             "run.yaml:2: run_name: run names may have at most 250 characters, got 251\n"
-            "run.yaml:5: tags." + std::string(251, 'k') + ": tag names may have at most 250 characters\n"
-            "run.yaml:6: params.a b: param names may only contain letters, digits, '_', '-' and '.'\n"
-            "run.yaml:6: params.split.kind: clashes with a run param Kiln logs for the spec; choose another name");
+            "run.yaml:5: tags." +
+                std::string(251, 'k') +
+                ": tag names may have at most 250 characters\n"
+                "run.yaml:6: params.a b: param names may only contain letters, digits, '_', '-' and '.'\n"
+                "run.yaml:6: params.split.kind: clashes with a run param Kiln logs for the spec; choose "
+                "another name");
 }
 
 TEST_F(RunSpecYamlTest, RefusesMalformedYamlAndWrongShapes) {
-  EXPECT_EQ(ErrorOf("project: p\ndata: {file: [\n"), "run.yaml:3: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(ErrorOf("project: p\ndata: {file: [\n"),
+            "run.yaml:3: invalid YAML: end of sequence flow not found");
   EXPECT_EQ(ErrorOf(""), "run.yaml: the file is empty; a run spec needs at least project, data and trainer");
   EXPECT_EQ(ErrorOf("- project\n"), "run.yaml:1: expected a map, got a list");
   EXPECT_EQ(ErrorOf("project: [a]\ndata: [file]\ntrainer: xgboost\nproject: q\n"),

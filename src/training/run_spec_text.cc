@@ -18,19 +18,22 @@ std::string_view TrimSpaces(std::string_view text) {
   return text;
 }
 
+// Edits (insert, delete, replace, swap two neighbours) that turn a into b:
+// the optimal-string-alignment distance, so "lable" is one edit from "label".
 size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string Lower(std::string_view text) {
@@ -137,8 +140,9 @@ Result<std::vector<std::string>> SplitCommandLine(std::string_view text) {
 Result<int64_t> ParseByteSize(std::string_view text) {
   const std::string_view trimmed = TrimSpaces(text);
   auto fail = [&] {
-    return InvalidArgument("'" + std::string(text) +
-                           "' is not a size (use bytes, or K, M, G, T for binary multiples, e.g. 512M or 4G)");
+    return InvalidArgument(
+        "'" + std::string(text) +
+        "' is not a size (use bytes, or K, M, G, T for binary multiples, e.g. 512M or 4G)");
   };
   size_t number_end = 0;
   while (number_end < trimmed.size() &&
@@ -151,7 +155,8 @@ Result<int64_t> ParseByteSize(std::string_view text) {
   static constexpr std::string_view kUnits[] = {"", "k", "m", "g", "t"};
   for (int i = 0; i < 5; ++i) {
     const std::string letter(kUnits[i]);
-    if (unit == letter || unit == (letter.empty() ? "b" : letter + "b") || (!letter.empty() && unit == letter + "ib")) {
+    if (unit == letter || unit == (letter.empty() ? "b" : letter + "b") ||
+        (!letter.empty() && unit == letter + "ib")) {
       shift = 10 * i;
     }
   }
@@ -169,7 +174,8 @@ Result<int64_t> ParseByteSize(std::string_view text) {
 
 Result<int64_t> ParseSeconds(std::string_view text) {
   const std::string_view trimmed = TrimSpaces(text);
-  if (std::optional<int64_t> seconds = internal::ParseInteger(trimmed); seconds && *seconds >= 0) return *seconds;
+  if (std::optional<int64_t> seconds = internal::ParseInteger(trimmed); seconds && *seconds >= 0)
+    return *seconds;
   Result<int64_t> duration = data::ParseDurationSeconds(trimmed);
   if (!duration.ok()) {
     return InvalidArgument("'" + std::string(text) +

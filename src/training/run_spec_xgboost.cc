@@ -31,7 +31,9 @@ struct ParamRule {
 ParamRule Number(double min, bool min_open, double max = kInfinity, bool max_open = true) {
   return ParamRule{ParamKind::kNumber, min, max, min_open, max_open, {}, {}, {}};
 }
-ParamRule Integer(double min) { return ParamRule{ParamKind::kInteger, min, kInfinity, false, true, {}, {}, {}}; }
+ParamRule Integer(double min) {
+  return ParamRule{ParamKind::kInteger, min, kInfinity, false, true, {}, {}, {}};
+}
 ParamRule Choice(std::vector<std::string> choices) {
   ParamRule rule;
   rule.kind = ParamKind::kChoice;
@@ -90,9 +92,8 @@ const std::map<std::string, ParamRule>& Rules() {
 // "tweedie-nloglik" also take "@<number>".
 const std::vector<std::string>& EvalMetrics() {
   static const auto* const kMetrics = new std::vector<std::string>{
-      "auc",           "aucpr",           "error",          "gamma-deviance", "gamma-nloglik",
-      "logloss",       "mae",             "mape",           "mphe",           "poisson-nloglik",
-      "rmse",          "rmsle",           "tweedie-nloglik"};
+      "auc",  "aucpr", "error",           "gamma-deviance", "gamma-nloglik", "logloss",        "mae",
+      "mape", "mphe",  "poisson-nloglik", "rmse",           "rmsle",         "tweedie-nloglik"};
   return *kMetrics;
 }
 
@@ -157,7 +158,7 @@ std::string CheckEvalMetric(std::string_view value) {
 // "(1,-1,0)": one of -1, 0, 1 per feature.
 std::string CheckMonotone(std::string_view value) {
   const std::string_view text = Trim(value);
-  const std::string expected = "expected a list of -1, 0 and 1 per feature such as (1,-1,0), got " + Quoted(value);
+  std::string expected = "expected a list of -1, 0 and 1 per feature such as (1,-1,0), got " + Quoted(value);
   if (text.size() < 2 || text.front() != '(' || text.back() != ')') return expected;
   for (std::string_view item : SplitCommas(text.substr(1, text.size() - 2))) {
     if (item != "-1" && item != "0" && item != "1") return expected;
@@ -167,8 +168,7 @@ std::string CheckMonotone(std::string_view value) {
 
 // "[[0,1],[2,3]]": groups of feature indices that may interact.
 std::string CheckInteraction(std::string_view value) {
-  const std::string expected =
-      "expected groups of feature indices such as [[0,1],[2,3]], got " + Quoted(value);
+  std::string expected = "expected groups of feature indices such as [[0,1],[2,3]], got " + Quoted(value);
   const Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_array()) return expected;
   for (const Json& group : parsed) {
@@ -217,7 +217,8 @@ std::string CheckBaseScore(const std::string& objective, std::string_view value)
   if ((objective == "binary:logistic" || objective == "reg:logistic") && !(*score > 0 && *score < 1)) {
     return "must be in (0, 1) for objective " + objective + ", got " + std::string(value);
   }
-  if ((objective == "count:poisson" || objective == "reg:gamma" || objective == "reg:tweedie") && !(*score > 0)) {
+  if ((objective == "count:poisson" || objective == "reg:gamma" || objective == "reg:tweedie") &&
+      !(*score > 0)) {
     return "must be greater than 0 for objective " + objective + ", got " + std::string(value);
   }
   return "";
@@ -239,8 +240,8 @@ std::string MisplacedParam(std::string_view name) {
 
 const std::vector<std::string>& SupportedObjectives() {
   static const auto* const kObjectives = new std::vector<std::string>{
-      "binary:logistic", "reg:squarederror", "reg:absoluteerror", "reg:logistic",
-      "reg:pseudohubererror", "count:poisson", "reg:gamma", "reg:tweedie"};
+      "binary:logistic",      "reg:squarederror", "reg:absoluteerror", "reg:logistic",
+      "reg:pseudohubererror", "count:poisson",    "reg:gamma",         "reg:tweedie"};
   return *kObjectives;
 }
 
@@ -266,9 +267,9 @@ void CheckXGBoost(const XGBoostSpec& xgboost, std::vector<SpecProblem>* problems
                          "must be at least 1, got " + std::to_string(xgboost.num_boost_round)});
   }
   if (xgboost.early_stopping_rounds < 0) {
-    problems->push_back({"trainer.xgboost.early_stopping_rounds",
-                         "must be at least 0 (0: no early stopping), got " +
-                             std::to_string(xgboost.early_stopping_rounds)});
+    problems->push_back(
+        {"trainer.xgboost.early_stopping_rounds",
+         "must be at least 0 (0: no early stopping), got " + std::to_string(xgboost.early_stopping_rounds)});
   }
   for (const auto& [name, value] : xgboost.params) {
     const std::string field = "trainer.xgboost." + name;
@@ -285,13 +286,15 @@ void CheckXGBoost(const XGBoostSpec& xgboost, std::vector<SpecProblem>* problems
       continue;
     }
     if (!rule->second.same_as.empty() && xgboost.params.count(rule->second.same_as) > 0) {
-      problems->push_back({field, "the same parameter as " + rule->second.same_as + "; give only one of them"});
+      problems->push_back(
+          {field, "the same parameter as " + rule->second.same_as + "; give only one of them"});
       continue;
     }
     std::string problem = CheckValue(rule->second, value);
     if (problem.empty() && name == "base_score") problem = CheckBaseScore(xgboost.objective, value);
     if (problem.empty() && !rule->second.objective.empty() && rule->second.objective != xgboost.objective) {
-      problem = "only used with objective " + rule->second.objective + " (this run uses " + xgboost.objective + ")";
+      problem =
+          "only used with objective " + rule->second.objective + " (this run uses " + xgboost.objective + ")";
     }
     if (!problem.empty()) problems->push_back({field, problem});
   }

@@ -55,10 +55,11 @@ class RunSpecReader {
   Result<RunSpec> Read(const YAML::Node& document) {
     RunSpec spec;
     if (!document.IsDefined() || document.IsNull()) {
-      return InvalidArgument(file_name_ + ": the file is empty; a run spec needs at least project, data and trainer");
+      return InvalidArgument(file_name_ +
+                             ": the file is empty; a run spec needs at least project, data and trainer");
     }
     const Entries top = ReadMap(document, "", &kTopLevelKeys);
-    if (failed_.count("") == 0) {
+    if (document.IsMap()) {
       ReadText(top, "", "project", &spec.project);
       ReadText(top, "", "run_name", &spec.run_name);
       ReadCode(top, &spec);
@@ -75,7 +76,8 @@ class RunSpecReader {
       }
     }
     if (errors_.empty()) return spec;
-    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string text;
     for (const auto& [line, error] : errors_) text += (text.empty() ? "" : "\n") + error;
     return InvalidArgument(text);
@@ -119,18 +121,19 @@ class RunSpecReader {
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node& key = it->first;
+      const int line = static_cast<int>(key.Mark().line) + 1;
       if (!key.IsScalar()) {
-        Error(key, field, "keys must be names, got " + Shown(key));
+        AddError(line, field, "keys must be names, got " + Shown(key));
         continue;
       }
       const std::string& name = key.Scalar();
       if (known != nullptr && std::find(known->begin(), known->end(), name) == known->end()) {
-        Error(key, field, "unknown key '" + name + "'" + internal::NameHint(name, *known));
+        AddError(line, field, "unknown key '" + name + "'" + internal::NameHint(name, *known));
       } else if (entries.count(name) > 0) {
         Error(key, Join(field, name), "appears twice");
       } else {
         entries[name] = Entry{key, it->second};
-        lines_[Join(field, name)] = static_cast<int>(key.Mark().line) + 1;
+        lines_[Join(field, name)] = line;
       }
     }
     return entries;
@@ -141,7 +144,8 @@ class RunSpecReader {
     return it == entries.end() || it->second.value.IsNull() ? nullptr : &it->second;
   }
 
-  Entries Section(const Entries& parent, const std::string& field, const std::string& key, const Keys* known) {
+  Entries Section(const Entries& parent, const std::string& field, const std::string& key,
+                  const Keys* known) {
     const Entry* entry = Find(parent, key);
     return entry == nullptr ? Entries() : ReadMap(entry->value, Join(field, key), known);
   }
@@ -164,8 +168,10 @@ class RunSpecReader {
     std::string text;
     if (!ReadText(map, field, key, &text)) return;
     const auto value = parse(text);
-    if (!value || *value < std::numeric_limits<Number>::lowest() || *value > std::numeric_limits<Number>::max()) {
-      Error(Find(map, key)->value, Join(field, key), std::string("expected ") + expected + ", got '" + text + "'");
+    if (!value || *value < std::numeric_limits<Number>::lowest() ||
+        *value > std::numeric_limits<Number>::max()) {
+      Error(Find(map, key)->value, Join(field, key),
+            std::string("expected ") + expected + ", got '" + text + "'");
       return;
     }
     *out = static_cast<Number>(*value);
@@ -195,12 +201,14 @@ class RunSpecReader {
   }
   void ReadTimestamp(const Entries& map, const std::string& field, const std::string& key,
                      std::optional<int64_t>* out) {
-    ReadParsed(map, field, key, [](const std::string& text) { return data::ParseTimestamp(text, data::TimeZone::Utc()); },
-               out);
+    ReadParsed(
+        map, field, key,
+        [](const std::string& text) { return data::ParseTimestamp(text, data::TimeZone::Utc()); }, out);
   }
 
   // A list of single values; a lone value is a list of one.
-  void ReadList(const Entries& map, const std::string& field, const std::string& key, std::vector<std::string>* out) {
+  void ReadList(const Entries& map, const std::string& field, const std::string& key,
+                std::vector<std::string>* out) {
     const Entry* entry = Find(map, key);
     if (entry == nullptr) return;
     if (entry->value.IsScalar()) {
@@ -244,14 +252,16 @@ class RunSpecReader {
   }
 
   // A path that must name an existing file (or folder).
-  void ReadPath(const Entries& map, const std::string& field, const std::string& key, bool folder, std::string* out) {
+  void ReadPath(const Entries& map, const std::string& field, const std::string& key, bool folder,
+                std::string* out) {
     std::string text;
     if (!ReadText(map, field, key, &text) || text.empty()) return;
     *out = Resolve(text);
     std::error_code error;
     const fs::file_status status = fs::status(*out, error);
     if (!fs::exists(status)) {
-      Error(Find(map, key)->value, Join(field, key), std::string("no such ") + (folder ? "folder" : "file") + ": " + *out);
+      Error(Find(map, key)->value, Join(field, key),
+            std::string("no such ") + (folder ? "folder" : "file") + ": " + *out);
     } else if (folder && !fs::is_directory(status)) {
       Error(Find(map, key)->value, Join(field, key), *out + " is a file, not a folder");
     } else if (!folder && fs::is_directory(status)) {
@@ -343,7 +353,8 @@ class RunSpecReader {
     if (entry->value.IsScalar()) {
       Result<std::vector<std::string>> argv = internal::SplitCommandLine(entry->value.Scalar());
       if (!argv.ok()) {
-        Error(entry->value, "trainer.command", argv.status().message() + " in '" + entry->value.Scalar() + "'");
+        Error(entry->value, "trainer.command",
+              argv.status().message() + " in '" + entry->value.Scalar() + "'");
         return;
       }
       command->argv = *argv;
@@ -404,8 +415,8 @@ class RunSpecReader {
     ReadInteger(entries, "trainer.xgboost", "num_boost_round", &xgboost->num_boost_round);
     ReadInteger(entries, "trainer.xgboost", "early_stopping_rounds", &xgboost->early_stopping_rounds);
     ReadUnsigned(entries, "trainer.xgboost", "seed", &xgboost->seed);
-    static const std::set<std::string> kFields = {"objective", "num_boost_round", "early_stopping_rounds", "seed",
-                                                  "params"};
+    static const std::set<std::string> kFields = {"objective", "num_boost_round", "early_stopping_rounds",
+                                                  "seed", "params"};
     for (const auto& [name, item] : entries) {
       if (kFields.count(name) == 0) ReadXGBoostParam(name, item, xgboost);
     }
@@ -433,7 +444,8 @@ class RunSpecReader {
 
 }  // namespace
 
-Result<RunSpec> ParseRunSpec(std::string_view yaml_text, std::string_view file_name, const std::string& base_dir) {
+Result<RunSpec> ParseRunSpec(std::string_view yaml_text, std::string_view file_name,
+                             const std::string& base_dir) {
   const std::string name(file_name);
   std::error_code error;
   const fs::path base = fs::absolute(base_dir.empty() ? "." : base_dir, error).lexically_normal();
@@ -453,7 +465,8 @@ Result<RunSpec> ParseRunSpec(std::string_view yaml_text, std::string_view file_n
 Result<RunSpec> ParseRunSpecFile(const std::string& path) {
   std::error_code error;
   if (!fs::exists(path, error)) return NotFound(path + ": no such file");
-  if (fs::is_directory(path, error)) return InvalidArgument(path + ": is a folder; give the run spec's YAML file");
+  if (fs::is_directory(path, error))
+    return InvalidArgument(path + ": is a folder; give the run spec's YAML file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return InvalidArgument(path + ": cannot read the file");
   std::ostringstream text;

@@ -159,7 +159,7 @@ SandboxCommand BuildSandboxCommand(const ExecutionRequest& request, const HostLa
   // Namespaces and process hygiene. As root, bwrap would keep every
   // capability for the command (enough to remount the read-only binds), so
   // they are all dropped.
-  // mutated
+  if (!request.network) Add(options, {"--unshare-net"});
   Add(options, {"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
                 "--cap-drop", "ALL"});
   // Read-only system.

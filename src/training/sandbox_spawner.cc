@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,11 +26,39 @@ void WriteFailure(int error_fd, int step) {
   (void)ignored;
 }
 
-// Runs in the forked child: async-signal-safe system calls only.
-[[noreturn]] void RunChild(const ChildPlan& plan) {
+pid_t ForkNoHandlers() {
+  // _Fork skips pthread_atfork handlers, which could take locks held by
+  // other threads; the child needs none of them.
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+  return ::_Fork();
+#else
+  return ::fork();
+#endif
+}
+
+// The grandchild: applies the limits and becomes the program.
+[[noreturn]] void ExecProgram(const ChildPlan& plan, int error_fd) {
+  if (plan.set_affinity && ::sched_setaffinity(0, sizeof(plan.affinity), &plan.affinity) != 0) {
+    WriteFailure(error_fd, kChildStepAffinity);
+    ::_exit(127);
+  }
+  if (plan.limit_address_space && ::setrlimit(RLIMIT_AS, &plan.address_space) != 0) {
+    WriteFailure(error_fd, kChildStepMemory);
+    ::_exit(127);
+  }
+  ::execve(plan.program, plan.argv, plan.envp);
+  WriteFailure(error_fd, kChildStepExec);
+  ::_exit(127);
+}
+
+// Runs in the forked child (the keeper): async-signal-safe system calls only.
+[[noreturn]] void RunKeeper(const ChildPlan& plan, pid_t parent) {
   ::setpgid(0, 0);
+  // Dies with this process (the spawner thread lives as long as it does).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);
   // Dispositions set to SIG_IGN and the signal mask survive execve; the
-  // command must start with defaults.
+  // program must start with defaults.
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -57,19 +87,29 @@ void WriteFailure(int error_fd, int step) {
     }
   }
   // Whatever else this process had open (other runs' files, sockets) must
-  // not leak into the sandbox.
+  // not leak into the program.
   ::syscall(SYS_close_range, 5U, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (plan.set_affinity && ::sched_setaffinity(0, sizeof(plan.affinity), &plan.affinity) != 0) {
-    WriteFailure(error_fd, kChildStepAffinity);
+
+  // Orphans of the program's tree (bwrap's sandbox init outlives bwrap for
+  // a moment) are re-parented to the keeper, which reaps them all.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  pid_t program = ForkNoHandlers();
+  if (program == 0) ExecProgram(plan, error_fd);
+  if (program < 0) {
+    WriteFailure(error_fd, kChildStepFork);
     ::_exit(127);
   }
-  if (plan.limit_address_space && ::setrlimit(RLIMIT_AS, &plan.address_space) != 0) {
-    WriteFailure(error_fd, kChildStepMemory);
-    ::_exit(127);
+  ::close(error_fd);  // the parent sees EOF once the program has exec'd
+  for (int fd = 3; fd < 5; ++fd) ::close(fd);
+  int status = 0;
+  int program_status = 0;
+  while (true) {
+    pid_t done = ::waitpid(-1, &status, 0);
+    if (done == program) program_status = status;
+    if (done < 0 && errno != EINTR) break;  // ECHILD: everything is reaped
   }
-  ::execve(plan.program, plan.argv, plan.envp);
-  WriteFailure(error_fd, kChildStepExec);
-  ::_exit(127);
+  if (WIFEXITED(program_status)) ::_exit(WEXITSTATUS(program_status));
+  ::_exit(128 + WTERMSIG(program_status));  // as bwrap reports a killed command
 }
 
 // The process-wide forking thread. Leaked on purpose: it must outlive every
@@ -110,8 +150,8 @@ class Spawner {
         job = jobs_.front();
         jobs_.pop_front();
       }
-      pid_t pid = ::fork();
-      if (pid == 0) RunChild(*job->plan);
+      pid_t pid = ForkNoHandlers();
+      if (pid == 0) RunKeeper(*job->plan, parent_);
       int error = errno;
       // Also set here, so the group exists before the caller can signal it.
       if (pid > 0) ::setpgid(pid, pid);
@@ -126,6 +166,7 @@ class Spawner {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Job*> jobs_;
+  const pid_t parent_ = ::getpid();
 };
 
 }  // namespace
@@ -138,6 +179,8 @@ std::string ChildStepDescription(int step) {
       return "could not set the CPU affinity";
     case kChildStepMemory:
       return "could not set the memory limit (RLIMIT_AS)";
+    case kChildStepFork:
+      return "could not fork";
     case kChildStepExec:
       return "could not execute";
   }

@@ -4,9 +4,9 @@
 // ChildPlan, so the child only makes async-signal-safe system calls.
 //
 // Forks happen on one process-wide thread that lives as long as the process:
-// PR_SET_PDEATHSIG (bwrap's --die-with-parent) fires when the *thread* that
-// forked a process exits, so forking on a caller's short-lived thread would
-// kill the sandbox when that thread ends. Thread-safe.
+// PR_SET_PDEATHSIG (the keeper's, and bwrap's --die-with-parent) fires when
+// the *thread* that forked a process exits, so forking on a caller's
+// short-lived thread would kill the run when that thread ends. Thread-safe.
 
 #include <sched.h>
 #include <sys/resource.h>
@@ -39,15 +39,19 @@ struct ChildFailure {
   int step = 0;  // ChildStep
   int error = 0;  // errno
 };
-enum ChildStep { kChildStepFds = 1, kChildStepAffinity, kChildStepMemory, kChildStepExec };
+enum ChildStep { kChildStepFds = 1, kChildStepFork, kChildStepAffinity, kChildStepMemory, kChildStepExec };
 // "could not set the CPU affinity", "could not execute", …
 std::string ChildStepDescription(int step);
 
-// Forks (on the spawner thread) a child that puts itself in its own process
-// group, resets signal dispositions and mask, arranges its descriptors,
-// applies the limits and execs plan.program. Returns the child's pid; the
-// caller must read plan.error_fd (after closing its own copy of the write
-// end) to learn whether execve succeeded, and must reap the child.
+// Forks (on the spawner thread) a keeper process that leads its own process
+// group, dies with this process, resets signal dispositions and mask,
+// arranges its descriptors and forks the program (which applies the limits
+// and execs plan.program). The keeper then reaps the program and every orphan
+// of its tree, and exits with the program's exit status (128 + N when it
+// was killed by signal N). So when the keeper has ended, nothing it started
+// is left, not even a zombie. Returns the keeper's pid; the caller must read
+// plan.error_fd's read end (after closing its own copy of the write end) to
+// learn whether execve succeeded, and must reap the keeper.
 // REQUIRES: plan and everything it points to stay valid during the call.
 Result<pid_t> SpawnChild(const ChildPlan& plan);
 

@@ -9,7 +9,8 @@ namespace {
 // sbatch reads #SBATCH lines one by one: a value cannot span lines.
 Status CheckSingleLine(std::string_view field, std::string_view value) {
   if (value.find_first_of("\r\n") == std::string_view::npos) return Status::Ok();
-  return InvalidArgument(std::string(field) + ": Slurm cannot take a line break in '" + std::string(value) + "'");
+  return InvalidArgument(std::string(field) + ": Slurm cannot take a line break in '" + std::string(value) +
+                         "'");
 }
 
 void AddDirective(std::string& script, std::string_view option, std::string_view value) {
@@ -58,7 +59,8 @@ std::string EscapeSlurmFilenamePattern(std::string_view path) {
 }
 
 Result<std::string> BuildSlurmBatchScript(const ExecutionRequest& request, const SandboxCommand& sandbox,
-                                          std::string_view bubblewrap_path, std::string_view default_partition) {
+                                          std::string_view bubblewrap_path,
+                                          std::string_view default_partition) {
   const ResourceLimits& resources = request.resources;
   std::string partition = resources.partition.empty() ? std::string(default_partition) : resources.partition;
   KILN_RETURN_IF_ERROR(CheckSingleLine("stdout_path", request.stdout_path));

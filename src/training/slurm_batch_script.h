@@ -30,7 +30,8 @@ namespace kiln::training {
 // is used when the request names none (empty: Slurm's default).
 // REQUIRES: ValidateExecutionRequest(request).ok()
 Result<std::string> BuildSlurmBatchScript(const ExecutionRequest& request, const SandboxCommand& sandbox,
-                                          std::string_view bubblewrap_path, std::string_view default_partition);
+                                          std::string_view bubblewrap_path,
+                                          std::string_view default_partition);
 
 // "kiln-" and the first 8 letters, digits, '-' or '_' of the run id ("kiln-run"
 // without one): short enough for squeue's NAME column.

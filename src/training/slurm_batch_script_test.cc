@@ -9,11 +9,11 @@
 namespace kiln::training {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using slurm_testing::ReadFile;
 using slurm_testing::TempDir;
 using slurm_testing::WriteScript;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 ExecutionRequest Request() {
   ExecutionRequest request;
@@ -34,7 +34,8 @@ SandboxCommand Sandbox(const ExecutionRequest& request) {
 }
 
 std::string Script(const ExecutionRequest& request, std::string_view default_partition = "") {
-  Result<std::string> script = BuildSlurmBatchScript(request, Sandbox(request), "/usr/bin/bwrap", default_partition);
+  Result<std::string> script =
+      BuildSlurmBatchScript(request, Sandbox(request), "/usr/bin/bwrap", default_partition);
   EXPECT_TRUE(script.ok()) << script.status().ToString();
   return script.ok() ? *script : "";
 }
@@ -62,8 +63,9 @@ TEST(SlurmBatchScriptTest, DescribesTheJobInSbatchLines) {
   EXPECT_THAT(script, HasSubstr("#SBATCH --gres=\"gpu:1\"\n"));
   EXPECT_THAT(script, HasSubstr("#SBATCH --no-requeue\n"));
   EXPECT_THAT(script, HasSubstr("ulimit -v " + std::to_string(((512LL << 20) + 1) / 1024) + "\n"));
-  EXPECT_THAT(script, HasSubstr("exec /usr/bin/bwrap --args 3 -- python3 train.py 3< <(printf '%s\\0' \\\n"
-                                "  --unshare-net \\\n  --clearenv \\\n  --setenv \\\n  PATH \\\n  /usr/bin:/bin)\n"));
+  EXPECT_THAT(script,
+              HasSubstr("exec /usr/bin/bwrap --args 3 -- python3 train.py 3< <(printf '%s\\0' \\\n"
+                        "  --unshare-net \\\n  --clearenv \\\n  --setenv \\\n  PATH \\\n  /usr/bin:/bin)\n"));
 }
 
 TEST(SlurmBatchScriptTest, LeavesOutLimitsThatAreNotSet) {
@@ -141,7 +143,8 @@ TEST(SlurmBatchScriptTest, BashHandsBwrapTheExactWords) {
                                        "printf '%s\\0' \"$@\" > \"$(dirname \"$0\")/argv\"\n"
                                        "cat <&3 > \"$(dirname \"$0\")/options\"\n");
   const std::vector<std::string> tricky = {
-      "a b", "it's", "", "$HOME", "`id`", "$(id)", "new\nline", "back\\slash", "*", "semi;colon", "%j", "\"q\"", "#",
+      "a b",         "it's", "",           "$HOME", "`id`",  "$(id)", "new\nline",
+      "back\\slash", "*",    "semi;colon", "%j",    "\"q\"", "#",
   };
   ExecutionRequest request = Request();
   request.argv = {"python3", "-c"};

@@ -45,7 +45,8 @@ bool IsUnknownJob(const std::string& error_text) {
 
 Status CreateOutputFile(std::string_view field, const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return InvalidArgument(std::string(field) + ": cannot create '" + path + "': " + std::strerror(errno));
+  if (fd < 0)
+    return InvalidArgument(std::string(field) + ": cannot create '" + path + "': " + std::strerror(errno));
   ::close(fd);
   return Status::Ok();
 }
@@ -56,7 +57,8 @@ Status WriteScript(const std::string& path, const std::string& text) {
   std::string temporary = path + ".tmp" + std::to_string(::getpid());
   // Readable by its owner only: bwrap's options hold the run's environment.
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return InvalidArgument("cannot write the batch script '" + temporary + "': " + std::strerror(errno));
+  if (fd < 0)
+    return InvalidArgument("cannot write the batch script '" + temporary + "': " + std::strerror(errno));
   size_t written = 0;
   while (written < text.size()) {
     ssize_t n = ::write(fd, text.data() + written, text.size() - written);
@@ -81,7 +83,8 @@ Status WriteScript(const std::string& path, const std::string& text) {
 // "cpus=4, memory=512M, time=5 min, partition=debug, gres=gpu:1": what the job asked for.
 std::string DescribeRequest(const ResourceLimits& resources, const std::string& partition) {
   std::string text = "cpus=" + std::to_string(resources.cpus);
-  if (resources.memory_bytes > 0) text += ", memory=" + std::to_string(SlurmMemoryMegabytes(resources.memory_bytes)) + "M";
+  if (resources.memory_bytes > 0)
+    text += ", memory=" + std::to_string(SlurmMemoryMegabytes(resources.memory_bytes)) + "M";
   if (resources.time_limit_seconds > 0) {
     text += ", time=" + std::to_string(SlurmTimeLimitMinutes(resources.time_limit_seconds)) + " min";
   }
@@ -173,7 +176,8 @@ Status SlurmExecution::Cancel() {
   if (run->succeeded()) return Status::Ok();
   std::string error = run->ErrorText();
   // Already over: Wait() reports how it ended.
-  if (IsUnknownJob(error) || error.find("already completing or completed") != std::string::npos) return Status::Ok();
+  if (IsUnknownJob(error) || error.find("already completing or completed") != std::string::npos)
+    return Status::Ok();
   return Unavailable("scancel could not cancel " + Describe() + ": " + error);
 }
 
@@ -185,7 +189,8 @@ Status SlurmExecution::Failed(std::string_view tool, const std::string& error_te
                      std::to_string((now - *first_failure_millis_) / 1000) + " s: " + error_text);
 }
 
-Result<std::optional<SubprocessResult>> SlurmExecution::RunPolling(std::string_view tool, const std::string& program,
+Result<std::optional<SubprocessResult>> SlurmExecution::RunPolling(std::string_view tool,
+                                                                   const std::string& program,
                                                                    std::vector<std::string> args) {
   Result<SubprocessResult> run = RunSlurmTool(options_, program, std::move(args));
   if (run.ok()) return std::optional<SubprocessResult>(std::move(run).value());
@@ -224,7 +229,8 @@ Status SlurmExecution::CheckRunnable(const SlurmJobStatus& pending) {
     return Status::Ok();
   }
   unrunnable_ = "Slurm cannot run " + Describe() + " as requested: " + DescribeSlurmReason(pending.reason) +
-                " (pending reason " + pending.reason + "; asked for " + request_summary_ + "); Kiln cancelled it";
+                " (pending reason " + pending.reason + "; asked for " + request_summary_ +
+                "); Kiln cancelled it";
   KILN_ASSIGN_OR_RETURN(SubprocessResult run, RunSlurmTool(options_, options_.scancel_path, {job_id_}));
   if (!run.succeeded()) return Unavailable(unrunnable_ + ", but scancel failed: " + run.ErrorText());
   return Status::Ok();
@@ -251,12 +257,13 @@ Result<SlurmJobStatus> SlurmExecution::FinalStatus() {
                             RunPolling("sacct", options_.sacct_path,
                                        {"-n", "-P", "-X", "-j", job_id_, "-o", "State,ExitCode,Elapsed"}));
       if (!sacct) continue;
-      Result<SlurmJobStatus> status = sacct->succeeded() ? ParseSacctJob(sacct->stdout_text)
-                                                         : Result<SlurmJobStatus>(Unavailable(sacct->ErrorText()));
+      Result<SlurmJobStatus> status = sacct->succeeded()
+                                          ? ParseSacctJob(sacct->stdout_text)
+                                          : Result<SlurmJobStatus>(Unavailable(sacct->ErrorText()));
       if (status.ok() && IsFinalSlurmState(status->state)) return status;
       if (!status.ok()) {
-        return Unavailable(Describe() + " has ended, but Slurm no longer knows how: scontrol: " + scontrol_error +
-                           "; sacct: " + status.status().message());
+        return Unavailable(Describe() + " has ended, but Slurm no longer knows how: scontrol: " +
+                           scontrol_error + "; sacct: " + status.status().message());
       }
       // Accounting lags behind the controller: ask again.
       KILN_RETURN_IF_ERROR(Failed("sacct", "the job is still " + status->state + " in sacct"));
@@ -283,7 +290,8 @@ Result<std::unique_ptr<Execution>> SlurmExecutor::Start(const ExecutionRequest& 
   // Slurm grants exactly the CPUs asked for; the sandbox sets OMP_NUM_THREADS to match.
   int cpus = std::max(0, request.resources.cpus);
   SandboxCommand sandbox = BuildSandboxCommand(request, ProbeHostLayout(), cpus);
-  KILN_ASSIGN_OR_RETURN(std::string script, BuildSlurmBatchScript(request, sandbox, bwrap, options_.partition));
+  KILN_ASSIGN_OR_RETURN(std::string script,
+                        BuildSlurmBatchScript(request, sandbox, bwrap, options_.partition));
 
   KILN_RETURN_IF_ERROR(CreateOutputFile("stdout_path", request.stdout_path));
   KILN_RETURN_IF_ERROR(CreateOutputFile("stderr_path", request.stderr_path));
@@ -300,7 +308,8 @@ Result<std::unique_ptr<Execution>> SlurmExecutor::Start(const ExecutionRequest& 
   if (!run.succeeded()) return Unavailable("sbatch refused the job: " + run.ErrorText());
   KILN_ASSIGN_OR_RETURN(std::string job_id, ParseSbatchJobId(run.stdout_text));
 
-  std::string partition = request.resources.partition.empty() ? options_.partition : request.resources.partition;
+  std::string partition =
+      request.resources.partition.empty() ? options_.partition : request.resources.partition;
   return std::unique_ptr<Execution>(
       new SlurmExecution(options_, std::move(job_id), DescribeRequest(request.resources, partition)));
 }

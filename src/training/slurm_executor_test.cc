@@ -12,12 +12,12 @@
 namespace kiln::training {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using slurm_testing::ReadFile;
 using slurm_testing::TempDir;
 using slurm_testing::WriteFile;
 using slurm_testing::WriteScript;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // A run's folders under a temporary directory.
 ExecutionRequest RequestIn(const TempDir& dir, const std::string& logs = "logs") {
@@ -47,7 +47,8 @@ class FakeSlurm {
   }
 
   void Tool(const std::string& name, const std::string& body) {
-    WriteScript(dir_.path() / "bin" / name, "echo \"" + name + " $*\" >> " + dir_ / "calls" + "\n" + body + "\n");
+    WriteScript(dir_.path() / "bin" / name,
+                "echo \"" + name + " $*\" >> " + dir_ / "calls" + "\n" + body + "\n");
   }
   std::string Calls() const { return ReadFile(dir_.path() / "calls"); }
   const TempDir& dir() const { return dir_; }
@@ -81,7 +82,8 @@ class FakeSlurm {
 // `lines` (the last line once they run out).
 std::string Sequence(const FakeSlurm& slurm, const std::string& name, const std::vector<std::string>& lines) {
   std::string counter = slurm.dir() / (name + ".count");
-  std::string body = "n=$(cat " + counter + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + counter + "\n";
+  std::string body =
+      "n=$(cat " + counter + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + counter + "\n";
   body += "case $n in\n";
   for (size_t i = 0; i < lines.size(); ++i) {
     body += (i + 1 == lines.size() ? std::string("*") : std::to_string(i + 1)) + ") " + lines[i] + ";;\n";
@@ -111,14 +113,16 @@ TEST(SlurmExecutorTest, StartSubmitsTheBatchScriptNextToStdout) {
 
 TEST(SlurmExecutorTest, RefusedSubmissionIsUnavailableWithSbatchsMessage) {
   FakeSlurm slurm;
-  slurm.Tool("sbatch",
-             "echo 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2; exit 1");
+  slurm.Tool(
+      "sbatch",
+      "echo 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2; exit 1");
   SlurmExecutor executor(slurm.Options());
   Result<std::unique_ptr<Execution>> execution = executor.Start(RequestIn(slurm.dir()));
   ASSERT_FALSE(execution.ok());
   EXPECT_EQ(execution.status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(execution.status().message(),
-            "sbatch refused the job: sbatch: error: Batch job submission failed: Invalid partition name specified");
+  EXPECT_EQ(
+      execution.status().message(),
+      "sbatch refused the job: sbatch: error: Batch job submission failed: Invalid partition name specified");
 }
 
 TEST(SlurmExecutorTest, MissingSbatchIsAFailedPrecondition) {
@@ -129,9 +133,10 @@ TEST(SlurmExecutorTest, MissingSbatchIsAFailedPrecondition) {
   Result<std::unique_ptr<Execution>> execution = executor.Start(RequestIn(slurm.dir()));
   ASSERT_FALSE(execution.ok());
   EXPECT_EQ(execution.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(execution.status().message(),
-            "kiln-test-no-sbatch is not installed: apt-get install slurm-client (program 'kiln-test-no-sbatch' not "
-            "found on PATH)");
+  EXPECT_EQ(
+      execution.status().message(),
+      "kiln-test-no-sbatch is not installed: apt-get install slurm-client (program 'kiln-test-no-sbatch' not "
+      "found on PATH)");
 }
 
 TEST(SlurmExecutorTest, BadRequestIsRefusedBeforeSubmitting) {
@@ -148,7 +153,8 @@ TEST(SlurmExecutorTest, BadRequestIsRefusedBeforeSubmitting) {
 
 TEST(SlurmExecutorTest, WaitPollsUntilTheJobLeavesTheQueue) {
   FakeSlurm slurm;
-  slurm.Tool("squeue", Sequence(slurm, "squeue", {"echo 'PENDING Resources'", "echo 'RUNNING None'", "true"}));
+  slurm.Tool("squeue",
+             Sequence(slurm, "squeue", {"echo 'PENDING Resources'", "echo 'RUNNING None'", "true"}));
   std::unique_ptr<Execution> execution = slurm.Start();
   ASSERT_NE(execution, nullptr);
   Result<ExecutionResult> result = execution->Wait();
@@ -198,14 +204,16 @@ TEST(SlurmExecutorTest, ForgottenJobWithoutAccountingIsAnError) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(result.status().message(),
-            "slurm job 42 has ended, but Slurm no longer knows how: scontrol: slurm_load_jobs error: Invalid job id "
+            "slurm job 42 has ended, but Slurm no longer knows how: scontrol: slurm_load_jobs error: Invalid "
+            "job id "
             "specified; sacct: Slurm accounting storage is disabled");
 }
 
 TEST(SlurmExecutorTest, UnreachableControllerIsAnErrorAfterTheLimit) {
   FakeSlurm slurm;
-  slurm.Tool("squeue",
-             "echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1");
+  slurm.Tool(
+      "squeue",
+      "echo 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1");
   SlurmExecutor::Options options = slurm.Options();
   options.unreachable_limit = std::chrono::milliseconds(0);
   std::unique_ptr<Execution> execution = slurm.Start(options);
@@ -213,16 +221,17 @@ TEST(SlurmExecutorTest, UnreachableControllerIsAnErrorAfterTheLimit) {
   Result<ExecutionResult> result = execution->Wait();
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(result.status().message(),
-            "cannot follow slurm job 42: squeue has failed for 0 s: slurm_load_jobs error: Unable to contact slurm "
-            "controller (connect failure)");
+  EXPECT_EQ(
+      result.status().message(),
+      "cannot follow slurm job 42: squeue has failed for 0 s: slurm_load_jobs error: Unable to contact slurm "
+      "controller (connect failure)");
 }
 
 TEST(SlurmExecutorTest, ShortOutagesAreRidden) {
   FakeSlurm slurm;
-  slurm.Tool("squeue",
-             Sequence(slurm, "squeue",
-                      {"echo 'Unable to contact slurm controller' >&2; exit 1", "echo 'RUNNING None'", "true"}));
+  slurm.Tool("squeue", Sequence(slurm, "squeue",
+                                {"echo 'Unable to contact slurm controller' >&2; exit 1",
+                                 "echo 'RUNNING None'", "true"}));
   std::unique_ptr<Execution> execution = slurm.Start();  // default limit: 5 minutes
   ASSERT_NE(execution, nullptr);
   Result<ExecutionResult> result = execution->Wait();
@@ -245,10 +254,11 @@ TEST(SlurmExecutorTest, CancelsAJobThatCanNeverStart) {
   Result<ExecutionResult> result = (*execution)->Wait();
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->outcome, ExecutionOutcome::kFailed);
-  EXPECT_EQ(result->message,
-            "Slurm cannot run slurm job 42 as requested: the request exceeds what the nodes of its partition have "
-            "(CPUs, memory or GRES) (pending reason PartitionConfig; asked for cpus=64, partition=debug); Kiln "
-            "cancelled it");
+  EXPECT_EQ(
+      result->message,
+      "Slurm cannot run slurm job 42 as requested: the request exceeds what the nodes of its partition have "
+      "(CPUs, memory or GRES) (pending reason PartitionConfig; asked for cpus=64, partition=debug); Kiln "
+      "cancelled it");
   EXPECT_THAT(slurm.Calls(), HasSubstr("scancel 42\n"));
 }
 
@@ -288,9 +298,10 @@ TEST(SlurmExecutorTest, CancelWakesAWaitingPoller) {
 
 TEST(SlurmExecutorTest, CancelOfAFinishedJobIsFine) {
   FakeSlurm slurm;
-  slurm.Tool("scancel",
-             "echo 'scancel: error: Kill job error on job id 42: Job/step already completing or completed' >&2; "
-             "exit 1");
+  slurm.Tool(
+      "scancel",
+      "echo 'scancel: error: Kill job error on job id 42: Job/step already completing or completed' >&2; "
+      "exit 1");
   std::unique_ptr<Execution> execution = slurm.Start();
   ASSERT_NE(execution, nullptr);
   EXPECT_TRUE(execution->Cancel().ok());
@@ -307,7 +318,8 @@ TEST(SlurmExecutorTest, FailedCancelIsUnavailable) {
   ASSERT_NE(execution, nullptr);
   Status status = execution->Cancel();
   EXPECT_EQ(status.code(), StatusCode::kUnavailable);
-  EXPECT_EQ(status.message(), "scancel could not cancel slurm job 42: scancel: error: Unable to contact slurm controller");
+  EXPECT_EQ(status.message(),
+            "scancel could not cancel slurm job 42: scancel: error: Unable to contact slurm controller");
 }
 
 TEST(SlurmExecutorTest, WaitRunsOnce) {

@@ -76,7 +76,8 @@ Result<std::string> ParseSbatchJobId(std::string_view sbatch_stdout) {
   std::string_view id = line.substr(0, line.find(';'));
   int64_t number = 0;
   if (!ParseInt(id, number)) {
-    return Unavailable("sbatch printed no job id (expected a number, got '" + std::string(Trim(sbatch_stdout)) + "')");
+    return Unavailable("sbatch printed no job id (expected a number, got '" +
+                       std::string(Trim(sbatch_stdout)) + "')");
   }
   return std::string(id);
 }
@@ -100,11 +101,12 @@ Result<SlurmJobStatus> ParseScontrolJob(std::string_view scontrol_stdout) {
   std::optional<std::string_view> state = ScontrolField(line, "JobState");
   std::optional<std::string_view> exit_code = ScontrolField(line, "ExitCode");
   if (!state || state->empty() || !exit_code || !ParseExitCode(*exit_code, status)) {
-    return Unavailable("cannot read scontrol's output (expected JobState=… ExitCode=N:S): '" + std::string(line) +
-                       "'");
+    return Unavailable("cannot read scontrol's output (expected JobState=… ExitCode=N:S): '" +
+                       std::string(line) + "'");
   }
   status.state = StateWord(*state);
-  if (auto reason = ScontrolField(line, "Reason"); reason && *reason != "None") status.reason = std::string(*reason);
+  if (auto reason = ScontrolField(line, "Reason"); reason && *reason != "None")
+    status.reason = std::string(*reason);
   if (auto run_time = ScontrolField(line, "RunTime")) {
     if (auto seconds = ParseSlurmDuration(*run_time); seconds.ok()) status.run_seconds = *seconds;
   }
@@ -122,7 +124,8 @@ Result<SlurmJobStatus> ParseSacctJob(std::string_view sacct_stdout) {
   size_t second = first == std::string_view::npos ? first : line.find('|', first + 1);
   if (second == std::string_view::npos ||
       !ParseExitCode(line.substr(first + 1, second - first - 1), status)) {
-    return Unavailable("cannot read sacct's output (expected State|ExitCode|Elapsed): '" + std::string(line) + "'");
+    return Unavailable("cannot read sacct's output (expected State|ExitCode|Elapsed): '" + std::string(line) +
+                       "'");
   }
   status.state = StateWord(line.substr(0, first));
   if (auto seconds = ParseSlurmDuration(line.substr(second + 1)); seconds.ok()) status.run_seconds = *seconds;
@@ -173,7 +176,8 @@ std::string DescribeSlurmReason(std::string_view reason) {
   }
   if (reason == "PartitionTimeLimit") return "the time limit exceeds the partition's MaxTime";
   if (reason == "BadConstraints") return "its constraints cannot be satisfied";
-  if (reason == "InvalidAccount" || reason == "AccountNotAllowed") return "its account may not use the partition";
+  if (reason == "InvalidAccount" || reason == "AccountNotAllowed")
+    return "its account may not use the partition";
   if (reason == "InvalidQOS" || reason == "QOSNotAllowed") return "its QOS may not use the partition";
   return "Slurm reason " + std::string(reason);
 }

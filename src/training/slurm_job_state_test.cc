@@ -11,7 +11,8 @@ using ::testing::HasSubstr;
 // Real `scontrol show job -o` output of Slurm 22.05 (a finished job).
 constexpr const char* kCompleted =
     "JobId=1 JobName=kiln-0123abcd UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901759 Nice=0 "
-    "Account=(null) QOS=(null) JobState=COMPLETED Reason=None Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 "
+    "Account=(null) QOS=(null) JobState=COMPLETED Reason=None Dependency=(null) Requeue=0 Restarts=0 "
+    "BatchFlag=1 "
     "Reboot=0 ExitCode=0:0 RunTime=00:01:05 TimeLimit=UNLIMITED TimeMin=N/A SubmitTime=2026-11-27T02:20:54 "
     "Partition=debug NodeList=vm NumCPUs=1 WorkDir=/tmp/a b JobState=FAILED StdOut=/tmp/a b/out.txt Power=\n";
 
@@ -25,8 +26,9 @@ TEST(SlurmJobStateTest, ParsesScontrol) {
   EXPECT_EQ(status->run_seconds, 65);
   EXPECT_EQ(status->time_limit_seconds, std::nullopt);
 
-  status = ParseScontrolJob("JobId=2 JobState=FAILED Reason=NonZeroExitCode ExitCode=4:0 RunTime=00:00:01 "
-                            "TimeLimit=00:05:00");
+  status = ParseScontrolJob(
+      "JobId=2 JobState=FAILED Reason=NonZeroExitCode ExitCode=4:0 RunTime=00:00:01 "
+      "TimeLimit=00:05:00");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->state, "FAILED");
   EXPECT_EQ(status->reason, "NonZeroExitCode");
@@ -89,7 +91,8 @@ TEST(SlurmJobStateTest, ParsesSbatchJobIds) {
   Result<std::string> none = ParseSbatchJobId("Submitted batch job\n");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(none.status().message(), "sbatch printed no job id (expected a number, got 'Submitted batch job')");
+  EXPECT_EQ(none.status().message(),
+            "sbatch printed no job id (expected a number, got 'Submitted batch job')");
 }
 
 TEST(SlurmJobStateTest, ParsesDurations) {

@@ -65,13 +65,14 @@ int WaitForChild(pid_t pid) {
 Status KillAfterTimeout(pid_t pid, const std::string& program, std::chrono::milliseconds timeout) {
   ::kill(pid, SIGKILL);
   WaitForChild(pid);
-  return Unavailable("'" + program + "' did not finish within " + std::to_string((timeout.count() + 999) / 1000) +
-                     " s (killed)");
+  return Unavailable("'" + program + "' did not finish within " +
+                     std::to_string((timeout.count() + 999) / 1000) + " s (killed)");
 }
 
 Status SpawnError(const std::string& program, int error) {
   if (error == ENOENT) {
-    if (program.find('/') == std::string::npos) return NotFound("program '" + program + "' not found on PATH");
+    if (program.find('/') == std::string::npos)
+      return NotFound("program '" + program + "' not found on PATH");
     return NotFound("program '" + program + "' does not exist");
   }
   return FailedPrecondition("cannot run '" + program + "': " + std::strerror(error));
@@ -84,7 +85,8 @@ std::string DescribeWaitStatus(int wait_status) {
   if (WIFSIGNALED(wait_status)) {
     int signal = WTERMSIG(wait_status);
     const char* name = ::strsignal(signal);
-    return "killed by signal " + std::to_string(signal) + (name != nullptr ? std::string(" (") + name + ")" : "");
+    return "killed by signal " + std::to_string(signal) +
+           (name != nullptr ? std::string(" (") + name + ")" : "");
   }
   return "ended with wait status " + std::to_string(wait_status);
 }
@@ -92,7 +94,8 @@ std::string DescribeWaitStatus(int wait_status) {
 std::string SubprocessResult::DescribeEnd() const {
   if (signal != 0) {
     const char* name = ::strsignal(signal);
-    return "killed by signal " + std::to_string(signal) + (name != nullptr ? std::string(" (") + name + ")" : "");
+    return "killed by signal " + std::to_string(signal) +
+           (name != nullptr ? std::string(" (") + name + ")" : "");
   }
   return "exit status " + std::to_string(exit_code);
 }
@@ -103,7 +106,8 @@ std::string SubprocessResult::ErrorText() const {
   return text.empty() ? DescribeEnd() : text;
 }
 
-Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv, const SubprocessOptions& options) {
+Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
+                                       const SubprocessOptions& options) {
   if (argv.empty() || argv[0].empty()) return InvalidArgument("no program to run: the command is empty");
   const std::string& program = argv[0];
 
@@ -174,7 +178,8 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv, con
       int poll_error = errno;
       ::kill(pid, SIGKILL);
       WaitForChild(pid);
-      return Internal(std::string("poll failed while reading '") + program + "': " + std::strerror(poll_error));
+      return Internal(std::string("poll failed while reading '") + program +
+                      "': " + std::strerror(poll_error));
     }
     for (int i = 0; i < count; ++i) {
       if (polled[i].revents == 0) continue;

@@ -47,7 +47,8 @@ struct SubprocessResult {
 // kFailedPrecondition when it cannot be executed (permissions, format);
 // kUnavailable "'squeue' did not finish within 60 s (killed)" on timeout;
 // kInternal when pipes or polling fail.
-Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv, const SubprocessOptions& options = {});
+Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
+                                       const SubprocessOptions& options = {});
 
 // "exit status 3" / "killed by signal 9 (Killed)" for a waitpid() status.
 std::string DescribeWaitStatus(int wait_status);

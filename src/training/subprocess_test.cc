@@ -51,8 +51,8 @@ TEST(SubprocessTest, ReportsTheTerminatingSignal) {
 
 TEST(SubprocessTest, ReadsLargeOutputOnBothStreams) {
   // Both pipes must be drained at once, or the child blocks on a full pipe.
-  SubprocessResult result =
-      RunOk({"sh", "-c", "head -c 300000 /dev/zero >&2; head -c 500000 /dev/zero; head -c 300000 /dev/zero >&2"});
+  SubprocessResult result = RunOk(
+      {"sh", "-c", "head -c 300000 /dev/zero >&2; head -c 500000 /dev/zero; head -c 300000 /dev/zero >&2"});
   EXPECT_TRUE(result.succeeded());
   EXPECT_EQ(result.stdout_text.size(), 500000u);
   EXPECT_EQ(result.stderr_text.size(), 600000u);

@@ -94,9 +94,7 @@ class FileSink : public Sink {
 };
 
 Status ValidateMemberPath(const std::string& path) {
-  auto bad = [&](const char* rule) {
-    return InvalidArgument("archive path '" + path + "': " + rule);
-  };
+  auto bad = [&](const char* rule) { return InvalidArgument("archive path '" + path + "': " + rule); };
   if (path.empty()) return bad("empty path");
   if (path.find('\0') != std::string::npos) return bad("contains a NUL byte");
   if (path.front() == '/') return bad("absolute paths are not allowed");
@@ -157,7 +155,10 @@ std::string UstarHeader(std::string_view prefix, std::string_view name, char typ
   PutOctal(h + 136, 12, 0);  // mtime
   h[156] = type;
   PutField(h + 157, 100, link_target);
-  std::memcpy(h + 257, "ustar\0" "00", 8);
+  std::memcpy(h + 257,
+              "ustar\0"
+              "00",
+              8);
   // uname (265) and gname (297) stay empty.
   PutOctal(h + 329, 8, 0);  // devmajor
   PutOctal(h + 337, 8, 0);  // devminor
@@ -203,7 +204,8 @@ Status WriteHeaders(Sink& sink, const TarEntry& entry, uint64_t size) {
   }
   if (size > kMaxOctalSize) pax += PaxRecord("size", std::to_string(size));
   if (!pax.empty()) {
-    KILN_RETURN_IF_ERROR(sink.Write(UstarHeader("", kPaxHeaderName, 'x', 0644, pax.size(), "").data(), kBlockSize));
+    KILN_RETURN_IF_ERROR(
+        sink.Write(UstarHeader("", kPaxHeaderName, 'x', 0644, pax.size(), "").data(), kBlockSize));
     KILN_RETURN_IF_ERROR(WritePadded(sink, pax));
   }
   std::string header = UstarHeader(prefix, name, type, mode, std::min(size, kMaxOctalSize), link);
@@ -218,7 +220,8 @@ Status OpenError(const std::string& path) {
 }
 
 // Streams a file from disk; its size must not change while it is read.
-Status WriteHostFile(Sink& sink, const TarEntry& entry, const std::string& host_path, int64_t* content_bytes) {
+Status WriteHostFile(Sink& sink, const TarEntry& entry, const std::string& host_path,
+                     int64_t* content_bytes) {
   int fd = ::open(host_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return OpenError(host_path);
   struct FdCloser {
@@ -227,7 +230,8 @@ Status WriteHostFile(Sink& sink, const TarEntry& entry, const std::string& host_
   } closer{fd};
   struct stat info;
   if (::fstat(fd, &info) != 0) return OpenError(host_path);
-  if (!S_ISREG(info.st_mode)) return FailedPrecondition("cannot archive '" + host_path + "': not a regular file");
+  if (!S_ISREG(info.st_mode))
+    return FailedPrecondition("cannot archive '" + host_path + "': not a regular file");
   uint64_t size = static_cast<uint64_t>(info.st_size);
   KILN_RETURN_IF_ERROR(WriteHeaders(sink, entry, size));
   std::string buffer(1 << 20, '\0');
@@ -349,9 +353,15 @@ Result<std::string> WriteTar(const std::vector<TarEntry>& entries) {
   TarWriter writer;
   for (const TarEntry& entry : entries) {
     switch (entry.type) {
-      case TarEntryType::kFile: writer.AddBytes(entry.path, entry.contents, entry.executable); break;
-      case TarEntryType::kSymlink: writer.AddSymlink(entry.path, entry.link_target); break;
-      case TarEntryType::kDirectory: writer.AddDirectory(entry.path); break;
+      case TarEntryType::kFile:
+        writer.AddBytes(entry.path, entry.contents, entry.executable);
+        break;
+      case TarEntryType::kSymlink:
+        writer.AddSymlink(entry.path, entry.link_target);
+        break;
+      case TarEntryType::kDirectory:
+        writer.AddDirectory(entry.path);
+        break;
     }
   }
   return writer.WriteToString();

@@ -28,16 +28,16 @@ enum class TarEntryType { kFile, kSymlink, kDirectory };
 struct TarEntry {
   std::string path;
   TarEntryType type = TarEntryType::kFile;
-  bool executable = false;   // kFile: mode 0755 instead of 0644
-  std::string contents;      // kFile
-  std::string link_target;   // kSymlink, as stored (not resolved)
+  bool executable = false;  // kFile: mode 0755 instead of 0644
+  std::string contents;     // kFile
+  std::string link_target;  // kSymlink, as stored (not resolved)
 };
 
 // What a written archive holds.
 struct TarSummary {
-  std::string sha256;       // lower-case hex digest of the archive bytes
+  std::string sha256;  // lower-case hex digest of the archive bytes
   int64_t archive_bytes = 0;
-  int64_t members = 0;      // files + symlinks + directories
+  int64_t members = 0;        // files + symlinks + directories
   int64_t content_bytes = 0;  // sum of file sizes
 };
 

@@ -73,9 +73,7 @@ struct MemberHeader {
   std::string link_target;
 };
 
-std::string FieldString(const char* field, size_t width) {
-  return std::string(field, strnlen(field, width));
-}
+std::string FieldString(const char* field, size_t width) { return std::string(field, strnlen(field, width)); }
 
 // Octal (space/NUL terminated) or GNU base-256 when the high bit is set.
 std::optional<uint64_t> ParseNumber(const char* field, size_t width) {
@@ -122,7 +120,8 @@ class TarParser {
       header.type_flag = block[156];
       std::optional<uint64_t> size = ParseNumber(block + 124, 12);
       std::optional<uint64_t> mode = ParseNumber(block + 100, 8);
-      if (!size || !mode) return NotTar("bad size or mode field at byte " + std::to_string(offset_ - kBlockSize));
+      if (!size || !mode)
+        return NotTar("bad size or mode field at byte " + std::to_string(offset_ - kBlockSize));
       header.size = pax_size.value_or(*size);
       header.mode = static_cast<uint32_t>(*mode);
       header.path = FieldString(block, 100);
@@ -143,11 +142,23 @@ class TarParser {
       if (long_path) header.path = *long_path;
       if (long_link) header.link_target = *long_link;
       switch (type) {
-        case '0': case '\0': case '7': header.kind = MemberKind::kFile; break;
-        case '5': header.kind = MemberKind::kDirectory; break;
-        case '2': header.kind = MemberKind::kSymlink; break;
-        case '1': header.kind = MemberKind::kHardLink; break;
-        default: header.kind = MemberKind::kOther; break;
+        case '0':
+        case '\0':
+        case '7':
+          header.kind = MemberKind::kFile;
+          break;
+        case '5':
+          header.kind = MemberKind::kDirectory;
+          break;
+        case '2':
+          header.kind = MemberKind::kSymlink;
+          break;
+        case '1':
+          header.kind = MemberKind::kHardLink;
+          break;
+        default:
+          header.kind = MemberKind::kOther;
+          break;
       }
       if (header.kind != MemberKind::kFile) {  // only regular files carry data
         KILN_RETURN_IF_ERROR(SkipRest());
@@ -241,7 +252,8 @@ class TarParser {
 
   Status NotTar(const std::string& why) { return InvalidArgument("not a tar archive: " + why); }
   Status Truncated(const std::string& what) {
-    return InvalidArgument("truncated tar archive: it ends inside " + what + " at byte " + std::to_string(offset_));
+    return InvalidArgument("truncated tar archive: it ends inside " + what + " at byte " +
+                           std::to_string(offset_));
   }
 
   Source& source_;
@@ -300,7 +312,8 @@ Status CheckLinkStaysInside(const std::string& link_path, const std::map<std::st
       if (segment.empty() || segment == ".") continue;
       if (segment == "..") {
         if (stack.empty()) {
-          return EntryError(link_path, "symlink target '" + links.at(link_path) + "' points outside the archive");
+          return EntryError(link_path,
+                            "symlink target '" + links.at(link_path) + "' points outside the archive");
         }
         stack.pop_back();
         continue;
@@ -320,15 +333,16 @@ Status CheckLinkStaysInside(const std::string& link_path, const std::map<std::st
 }
 
 // Creates dest/segments[0..count) as real folders, refusing symlinks and files on the way.
-Status MakeFolders(const std::string& dest, const std::string& entry, const std::vector<std::string>& segments,
-                   size_t count) {
+Status MakeFolders(const std::string& dest, const std::string& entry,
+                   const std::vector<std::string>& segments, size_t count) {
   std::string path = dest;
   for (size_t i = 0; i < count; ++i) {
     path += "/" + segments[i];
     if (::mkdir(path.c_str(), 0755) == 0) continue;
     if (errno != EEXIST) return Internal("cannot create folder '" + path + "': " + std::strerror(errno));
     struct stat info;
-    if (::lstat(path.c_str(), &info) != 0) return Internal("cannot inspect '" + path + "': " + std::strerror(errno));
+    if (::lstat(path.c_str(), &info) != 0)
+      return Internal("cannot inspect '" + path + "': " + std::strerror(errno));
     if (S_ISLNK(info.st_mode)) {
       return EntryError(entry, "'" + Join(segments, i + 1) + "' is a symlink; refusing to write through it");
     }
@@ -386,12 +400,17 @@ Status Extract(Source& source, const std::string& dest_dir) {
       }
     }
     switch (member.kind) {
-      case MemberKind::kFile: KILN_RETURN_IF_ERROR(ExtractFile(parser, member, dest, segments)); break;
+      case MemberKind::kFile:
+        KILN_RETURN_IF_ERROR(ExtractFile(parser, member, dest, segments));
+        break;
       case MemberKind::kDirectory:
         KILN_RETURN_IF_ERROR(MakeFolders(dest, member.path, segments, segments.size()));
         break;
-      case MemberKind::kSymlink: links[Join(segments, segments.size())] = member.link_target; break;
-      default: return UnsupportedKind(member);
+      case MemberKind::kSymlink:
+        links[Join(segments, segments.size())] = member.link_target;
+        break;
+      default:
+        return UnsupportedKind(member);
     }
   }
   for (const auto& [path, target] : links) KILN_RETURN_IF_ERROR(CheckLinkStaysInside(path, links));
@@ -428,12 +447,15 @@ Result<std::vector<TarEntry>> ReadTar(std::string_view archive) {
           return Status::Ok();
         }));
         break;
-      case MemberKind::kDirectory: entry.type = TarEntryType::kDirectory; break;
+      case MemberKind::kDirectory:
+        entry.type = TarEntryType::kDirectory;
+        break;
       case MemberKind::kSymlink:
         entry.type = TarEntryType::kSymlink;
         entry.link_target = member.link_target;
         break;
-      default: return UnsupportedKind(member);
+      default:
+        return UnsupportedKind(member);
     }
     entries.push_back(std::move(entry));
   }

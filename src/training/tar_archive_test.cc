@@ -7,8 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -80,7 +80,10 @@ std::string RawMember(const std::string& name, char type, const std::string& lin
   std::snprintf(block.data() + 136, 12, "%011o", 0);
   block[156] = type;
   std::memcpy(block.data() + 157, link.data(), link.size());
-  std::memcpy(block.data() + 257, "ustar\0" "00", 8);
+  std::memcpy(block.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memset(block.data() + 148, ' ', 8);
   unsigned sum = 0;
   for (unsigned char c : block) sum += c;
@@ -110,7 +113,8 @@ class TarArchiveTest : public ::testing::Test {
 };
 
 const std::string kLongPath = std::string(120, 'd') + "/" + std::string(90, 'f') + ".txt";  // prefix + name
-const std::string kVeryLongPath = std::string(150, 'a') + "/" + std::string(150, 'b') + "/" + std::string(20, 'c');
+const std::string kVeryLongPath =
+    std::string(150, 'a') + "/" + std::string(150, 'b') + "/" + std::string(20, 'c');
 
 std::vector<TarEntry> SampleEntries() {
   return {File("src/train.py", "print('hi')\n"),
@@ -269,18 +273,20 @@ struct UnsafeCase {
 
 TEST_F(TarArchiveTest, ExtractRefusesPathTricksNamingTheEntry) {
   std::vector<UnsafeCase> cases = {
-      {"absolute", RawMember("/tmp/evil", '0', "", "x"), "tar entry '/tmp/evil': absolute paths are not allowed"},
-      {"dotdot", RawMember("a/../../evil", '0', "", "x"), "tar entry 'a/../../evil': '..' segments are not allowed"},
+      {"absolute", RawMember("/tmp/evil", '0', "", "x"),
+       "tar entry '/tmp/evil': absolute paths are not allowed"},
+      {"dotdot", RawMember("a/../../evil", '0', "", "x"),
+       "tar entry 'a/../../evil': '..' segments are not allowed"},
       {"absolute link", RawMember("etc", '2', "/etc"), "tar entry 'etc': symlink target '/etc' is absolute"},
       {"escaping link", RawMember("sub/up", '2', "../../x"),
        "tar entry 'sub/up': symlink target '../../x' points outside the archive"},
-      {"escape through another link",
-       RawMember("here", '2', ".") + RawMember("parent", '2', "here/.."),
+      {"escape through another link", RawMember("here", '2', ".") + RawMember("parent", '2', "here/.."),
        "tar entry 'parent': symlink target 'here/..' points outside the archive"},
       {"write through link", RawMember("sub", '2', "inside") + RawMember("sub/file", '0', "", "x"),
        "tar entry 'sub/file': 'sub' is a symlink; refusing to write through it"},
       {"hard link", RawMember("h", '1', "x"), "tar entry 'h': hard links are not supported"},
-      {"device", RawMember("dev", '3'), "tar entry 'dev': unsupported entry type '3' (only files, folders and symlinks)"},
+      {"device", RawMember("dev", '3'),
+       "tar entry 'dev': unsupported entry type '3' (only files, folders and symlinks)"},
   };
   for (const UnsafeCase& c : cases) {
     fs::path dest = dir_ / ("out-" + std::to_string(&c - cases.data()));

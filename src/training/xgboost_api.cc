@@ -19,15 +19,15 @@ std::string CleanXGBoostMessage(std::string message) {
     size_t close = message.find("] ");
     if (close != std::string::npos) message.erase(0, close + 2);
   }
-  // "../src/learner.cc:767: " — a source location before the text.
+  // "../src/learner.cc:767: " — a source location ("path:line") before the text.
   size_t colon = message.find(": ");
   if (colon != std::string::npos) {
     std::string_view location(message.data(), colon);
-    size_t last = location.rfind(':');
-    if (last != std::string_view::npos && location.find(".cc") != std::string_view::npos &&
-        location.find(' ') == std::string_view::npos) {
-      message.erase(0, colon + 2);
-    }
+    size_t line_start = location.rfind(':');
+    bool is_location = line_start != std::string_view::npos && line_start + 1 < location.size() &&
+                       location.find(' ') == std::string_view::npos &&
+                       location.find_first_not_of("0123456789", line_start + 1) == std::string_view::npos;
+    if (is_location) message.erase(0, colon + 2);
   }
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
@@ -73,9 +73,9 @@ void Booster::Deleter::operator()(void* handle) const { XGBoosterFree(handle); }
 Result<DMatrix> DMatrix::FromDense(std::span<const float> values, size_t rows, size_t columns, int threads) {
   if (values.size() != rows * columns) return Internal("DMatrix::FromDense: size is not rows × columns");
   DMatrixHandle handle = nullptr;
-  KILN_RETURN_IF_ERROR(XGBoostStatus(
-      XGDMatrixCreateFromMat_omp(values.data(), rows, columns, std::nanf(""), &handle, threads),
-      "creating a matrix"));
+  KILN_RETURN_IF_ERROR(
+      XGBoostStatus(XGDMatrixCreateFromMat_omp(values.data(), rows, columns, std::nanf(""), &handle, threads),
+                    "creating a matrix"));
   DMatrix matrix;
   matrix.handle_.reset(handle);
   matrix.rows_ = rows;
@@ -84,7 +84,8 @@ Result<DMatrix> DMatrix::FromDense(std::span<const float> values, size_t rows, s
 }
 
 Status DMatrix::SetLabels(std::span<const float> labels) {
-  return XGBoostStatus(XGDMatrixSetFloatInfo(handle(), "label", labels.data(), labels.size()), "setting labels");
+  return XGBoostStatus(XGDMatrixSetFloatInfo(handle(), "label", labels.data(), labels.size()),
+                       "setting labels");
 }
 
 Status DMatrix::SetFeatureInfo(const std::vector<std::string>& names, const std::vector<std::string>& types) {
@@ -110,8 +111,8 @@ Result<Booster> Booster::Create(const std::vector<const DMatrix*>& cache) {
 
 Result<Booster> Booster::FromModelBytes(std::string_view bytes) {
   KILN_ASSIGN_OR_RETURN(Booster booster, Create({}));
-  KILN_RETURN_IF_ERROR(XGBoostStatus(XGBoosterLoadModelFromBuffer(booster.handle(), bytes.data(), bytes.size()),
-                                     "loading a model"));
+  KILN_RETURN_IF_ERROR(XGBoostStatus(
+      XGBoosterLoadModelFromBuffer(booster.handle(), bytes.data(), bytes.size()), "loading a model"));
   return booster;
 }
 
@@ -152,8 +153,9 @@ Result<std::string> Booster::EvalOneIter(int iteration,
 }
 
 Result<std::vector<float>> Booster::Predict(const DMatrix& matrix, PredictionType type) const {
-  std::string config = "{\"type\":" + std::to_string(static_cast<int>(type)) +
-                       ",\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,\"strict_shape\":false}";
+  std::string config =
+      "{\"type\":" + std::to_string(static_cast<int>(type)) +
+      ",\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,\"strict_shape\":false}";
   const bst_ulong* shape = nullptr;
   bst_ulong dimensions = 0;
   const float* result = nullptr;
@@ -180,9 +182,9 @@ Result<std::vector<float>> Booster::PredictDense(const float* values, size_t row
 
 Result<Booster> Booster::Slice(int begin_round, int end_round) const {
   BoosterHandle sliced = nullptr;
-  KILN_RETURN_IF_ERROR(XGBoostStatus(XGBoosterSlice(handle(), begin_round, end_round, 1, &sliced),
-                                     "slicing rounds " + std::to_string(begin_round) + ".." +
-                                         std::to_string(end_round)));
+  KILN_RETURN_IF_ERROR(
+      XGBoostStatus(XGBoosterSlice(handle(), begin_round, end_round, 1, &sliced),
+                    "slicing rounds " + std::to_string(begin_round) + ".." + std::to_string(end_round)));
   Booster booster;
   booster.handle_.reset(sliced);
   return booster;
@@ -215,8 +217,8 @@ Result<std::map<std::string, double>> Booster::FeatureScores(std::string_view im
   const char** features = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  KILN_RETURN_IF_ERROR(XGBoostStatus(XGBoosterFeatureScore(handle(), config.c_str(), &feature_count, &features,
-                                                           &dimensions, &shape, &scores),
+  KILN_RETURN_IF_ERROR(XGBoostStatus(XGBoosterFeatureScore(handle(), config.c_str(), &feature_count,
+                                                           &features, &dimensions, &shape, &scores),
                                      "feature importance '" + std::string(importance_type) + "'"));
   std::map<std::string, double> result;
   for (bst_ulong i = 0; i < feature_count; ++i) result[features[i]] = scores[i];

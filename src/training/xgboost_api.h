@@ -34,8 +34,7 @@ Status XGBoostStatus(int rc, std::string_view what);
 class DMatrix {
  public:
   // REQUIRES: values.size() == rows * columns (row-major). threads >= 1.
-  static Result<DMatrix> FromDense(std::span<const float> values, size_t rows, size_t columns,
-                                   int threads);
+  static Result<DMatrix> FromDense(std::span<const float> values, size_t rows, size_t columns, int threads);
 
   Status SetLabels(std::span<const float> labels);
   // XGBoost feature names and types ("float", "int", "i" for indicators).
