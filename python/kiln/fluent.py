@@ -22,6 +22,7 @@ _client = None
 _client_settings = None  # (tracking_uri, token) _client was built with
 _tracking_uri = None     # set_tracking_uri() override
 _atexit_registered = False
+_attached_run_id = None  # $KILN_RUN_ID, once start_run() has attached to it
 
 
 def set_tracking_uri(uri):
@@ -88,10 +89,29 @@ def start_run(project=None, run_name=None, tags=None, nested=False):
       $KILN_PROJECT, then "Default".
     nested: required when another run is active; the new run is tagged
       mlflow.parentRunId = the active run's id.
+
+    Inside a run started by `kiln run` ($KILN_RUN_ID is set), the first
+    start_run() attaches to that run instead of creating one (as MLflow does
+    with $MLFLOW_RUN_ID); `kiln run` ends it by the program's exit status.
     """
-    global _atexit_registered
+    global _atexit_registered, _attached_run_id
     with _lock:
         parent = _run_stack[-1] if _run_stack else None
+        given_run_id = os.environ.get("KILN_RUN_ID")
+        if parent is None and given_run_id and _attached_run_id != given_run_id:
+            client = get_client()
+            run = client.get_run(given_run_id)
+            project_name = os.environ.get("KILN_PROJECT") or project or DEFAULT_PROJECT
+            extra = {key: str(value) for key, value in (tags or {}).items()}
+            if extra:
+                client.log_batch(given_run_id, tags=extra)
+            active = ActiveRun(client, run, project_name, None, on_end=_forget)
+            _attached_run_id = given_run_id
+            _run_stack.append(active)
+            if not _atexit_registered:
+                atexit.register(_end_runs_at_exit)
+                _atexit_registered = True
+            return active
         if parent is not None and not nested:
             raise KilnError("INVALID_STATE",
                             f"Run {parent.run_id} is already active; end it first or pass nested=True")

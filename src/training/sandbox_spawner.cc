@@ -19,6 +19,8 @@ namespace kiln::training {
 namespace {
 
 constexpr int kFirstSpareFd = 16;
+// Where the keeper and the program keep ChildPlan::error_fd.
+constexpr int kErrorFd = 5;
 
 void WriteFailure(int error_fd, int step) {
   ChildFailure failure{step, errno};
@@ -68,27 +70,33 @@ pid_t ForkNoHandlers() {
     ::sigaction(signal_number, &default_action, nullptr);
   }
   // Move the descriptors out of the way first (so that moving one to its
-  // target cannot clobber another), then into place; dup2 clears
-  // close-on-exec on the targets, the spare copies keep it.
-  int error_fd = ::fcntl(plan.error_fd, F_DUPFD_CLOEXEC, kFirstSpareFd);
-  if (error_fd < 0) error_fd = plan.error_fd;
-  int spare[5];
-  for (int i = 0; i < 5; ++i) {
-    spare[i] = plan.fds[i] < 0 ? -1 : ::fcntl(plan.fds[i], F_DUPFD_CLOEXEC, kFirstSpareFd);
-    if (plan.fds[i] >= 0 && spare[i] < 0) {
-      WriteFailure(error_fd, kChildStepFds);
+  // target cannot clobber another), then into place: 0-4 as planned (dup2
+  // clears close-on-exec), the error pipe at 5 (close-on-exec).
+  int spare[6];
+  const int sources[6] = {plan.fds[0], plan.fds[1], plan.fds[2], plan.fds[3], plan.fds[4], plan.error_fd};
+  spare[kErrorFd] = ::fcntl(plan.error_fd, F_DUPFD_CLOEXEC, kFirstSpareFd);
+  if (spare[kErrorFd] < 0) ::_exit(127);
+  for (int i = 0; i < kErrorFd; ++i) {
+    spare[i] = sources[i] < 0 ? -1 : ::fcntl(sources[i], F_DUPFD_CLOEXEC, kFirstSpareFd);
+    if (sources[i] >= 0 && spare[i] < 0) {
+      WriteFailure(spare[kErrorFd], kChildStepFds);
       ::_exit(127);
     }
   }
-  for (int i = 0; i < 5; ++i) {
-    if (spare[i] >= 0 && ::dup2(spare[i], i) < 0) {
-      WriteFailure(error_fd, kChildStepFds);
+  for (int i = 0; i <= kErrorFd; ++i) {
+    if (spare[i] >= 0 && ::dup3(spare[i], i, i == kErrorFd ? O_CLOEXEC : 0) < 0) {
+      WriteFailure(spare[kErrorFd], kChildStepFds);
       ::_exit(127);
     }
   }
-  // Whatever else this process had open (other runs' files, sockets) must
-  // not leak into the program.
-  ::syscall(SYS_close_range, 5U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // Everything else this process had open (other runs' files, the server's
+  // sockets) is closed: the keeper never execs, so close-on-exec is not enough.
+  if (::syscall(SYS_close_range, kErrorFd + 1U, ~0U, 0U) != 0) {
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    for (rlim_t fd = kErrorFd + 1; fd < files.rlim_cur && fd < (1U << 20); ++fd) ::close(static_cast<int>(fd));
+  }
+  const int error_fd = kErrorFd;
 
   // Orphans of the program's tree (bwrap's sandbox init outlives bwrap for
   // a moment) are re-parented to the keeper, which reaps them all.
