@@ -15,7 +15,10 @@ void CommandContext::AddTargetOptions(CLI::App* command) {
   command->add_option("--online", online,
                       "Online feature store for the local data directory: rocksdb (default) or "
                       "redis://host:port (default $KILN_ONLINE_STORE)");
-  command->add_flag_callback("--quiet,-q", [] { Progress::SetGloballyQuiet(true); },
+  command->add_flag_callback("--quiet,-q", [this] {
+        quiet = true;
+        Progress::SetGloballyQuiet(true);
+      },
                              "No progress lines (they only show on a terminal anyway)");
 }
 

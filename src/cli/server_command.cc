@@ -21,6 +21,9 @@ struct ServerFlags {
   int threads = 0;
   std::string sync = "full";
   std::string online;
+  int local_runs = 2;
+  int slurm_runs = 4;
+  std::string slurm_partition;
 };
 
 bool IsLoopback(const std::string& host) {
@@ -36,6 +39,9 @@ int RunServer(const ServerFlags& flags) {
     if (const char* env = std::getenv("KILN_ONLINE_STORE"); env != nullptr) options.online_uri = env;
   }
   options.durable_commits = flags.sync != "normal";
+  options.local_concurrency = flags.local_runs;
+  options.slurm_concurrency = flags.slurm_runs;
+  options.slurm_partition = flags.slurm_partition;
   options.pool_size = 16;
   auto app = server::App::Open(options);
   if (!app.ok()) {
@@ -87,6 +93,13 @@ void AddServerCommand(CLI::App& root, CommandContext& context) {
   command->add_option("--max-body-mb", flags->max_body_mb, "Largest JSON request body accepted (413 beyond)")
       ->capture_default_str();
   command->add_option("--threads", flags->threads, "I/O threads (0: automatic)");
+  command->add_option("--local-runs", flags->local_runs, "Training runs at once in local sandboxes")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  command->add_option("--slurm-runs", flags->slurm_runs, "Training runs at once on Slurm")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  command->add_option("--slurm-partition", flags->slurm_partition, "Slurm partition for runs that name none");
   command->add_option("--sync", flags->sync, "SQLite commit durability: full (power-loss safe) or normal")
       ->check(CLI::IsMember({"full", "normal"}))
       ->capture_default_str();

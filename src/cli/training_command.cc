@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -68,22 +71,45 @@ std::string Tag(const Json& run, const std::string& key) {
   return "";
 }
 
-// Polls the run until it ends; a status line on a terminal meanwhile.
+// The built-in trainer's boosting rounds (done, total) of a running run, from
+// the queue listing; {0, 0} when unknown.
+std::pair<int64_t, int64_t> RoundsOf(ApiClient& api, const std::string& run_id) {
+  Result<Json> queue = api.Call("GET", "/api/training/queue", Json::object());
+  if (!queue.ok()) return {0, 0};
+  for (const Json& run : Array(*queue, "runs")) {
+    if (Str(run, "run_id") == run_id) return {Int(run, "rounds_done"), Int(run, "rounds_total")};
+  }
+  return {0, 0};
+}
+
+// Polls the run until it ends. On a terminal (and not quiet) a progress
+// line shows its status and, while the built-in trainer boosts, rounds
+// done/total with rate and ETA.
 Result<Json> WaitForRun(ApiClient& api, const std::string& run_id, bool quiet) {
   const bool show = !quiet && ::isatty(STDERR_FILENO);
   const auto started = std::chrono::steady_clock::now();
-  std::string last;
+  std::unique_ptr<Progress> rounds;
   while (true) {
     KILN_ASSIGN_OR_RETURN(Json response, api.Call("GET", "/api/2.0/mlflow/runs/get", {{"run_id", run_id}}));
     const Json& run = response["run"];
     std::string status = Str(run["info"], "status");
-    if (show) {
-      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
-      std::cerr << "\r\033[Krun " << run_id << "  " << status << "  " << seconds.count() << " s" << std::flush;
-    }
     if (IsTerminal(status)) {
-      if (show) std::cerr << "\r\033[K";
+      if (rounds) rounds->Finish();
+      if (show && !rounds) std::cerr << "\r\033[K" << std::flush;
       return run;
+    }
+    if (show) {
+      auto [done, total] = status == "RUNNING" ? RoundsOf(api, run_id) : std::pair<int64_t, int64_t>{0, 0};
+      if (total > 0) {
+        if (!rounds) {
+          std::cerr << "\r\033[K" << std::flush;
+          rounds = std::make_unique<Progress>("run " + run_id.substr(0, 8) + " boosting", total, "rounds", false);
+        }
+        rounds->Set(done);
+      } else if (!rounds) {
+        auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+        std::cerr << "\r\033[Krun " << run_id << "  " << status << "  " << seconds.count() << " s" << std::flush;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(api.is_local() ? 100 : 500));
   }
@@ -254,7 +280,9 @@ Status SweepCommand(CommandContext& context, const SweepFlags& flags) {
 // Inside the sandbox: the built-in trainer.
 Status InternalTrain(const std::string& job_file, const std::string& out_dir, bool quiet) {
   KILN_ASSIGN_OR_RETURN(training::TrainerJob job, training::ReadTrainerJobFile(job_file));
-  KILN_ASSIGN_OR_RETURN(training::TrainerSummary summary, training::RunBuiltinTrainer(job, out_dir, quiet));
+  const char* progress_file = std::getenv("KILN_PROGRESS_FILE");
+  KILN_ASSIGN_OR_RETURN(training::TrainerSummary summary,
+                        training::RunBuiltinTrainer(job, out_dir, quiet, progress_file ? progress_file : ""));
   std::cout << "trained " << summary.rounds_trained << " rounds, best iteration " << summary.best_iteration;
   for (const auto& [key, value] : summary.metrics) std::cout << ", " << key << " " << FormatNumber(value);
   std::cout << "\n";

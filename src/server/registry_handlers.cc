@@ -75,10 +75,10 @@ Result<Json> GetRegisteredModel(ModelRegistry& registry, const JsonFields& field
   return ModelResponse(registry.GetRegisteredModel(name));
 }
 
-Result<Json> RenameRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
+Result<Json> RenameRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest& request) {
   KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(std::string new_name, Required(fields, "new_name"));
-  return ModelResponse(registry.RenameRegisteredModel(name, new_name));
+  return ModelResponse(registry.RenameRegisteredModel(name, new_name, request.user));
 }
 
 Result<Json> UpdateRegisteredModel(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
@@ -164,10 +164,10 @@ Result<Json> TransitionStage(ModelRegistry& registry, const JsonFields& fields, 
   return VersionResponse(registry.TransitionModelVersionStage(name, version, stage, archive.value_or(false)));
 }
 
-Result<Json> DeleteModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
+Result<Json> DeleteModelVersion(ModelRegistry& registry, const JsonFields& fields, const HttpRequest& request) {
   KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
-  return EmptyResponse(registry.DeleteModelVersion(name, version));
+  return EmptyResponse(registry.DeleteModelVersion(name, version, request.user));
 }
 
 Result<Json> SearchModelVersions(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
@@ -205,17 +205,17 @@ Result<Json> DeleteModelVersionTag(ModelRegistry& registry, const JsonFields& fi
 
 // --- Aliases ---
 
-Result<Json> SetAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
+Result<Json> SetAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest& request) {
   KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(std::string alias, Required(fields, "alias"));
   KILN_ASSIGN_OR_RETURN(int64_t version, VersionField(fields, "version"));
-  return EmptyResponse(registry.SetRegisteredModelAlias(name, alias, version));
+  return EmptyResponse(registry.SetRegisteredModelAlias(name, alias, version, request.user, "mlflow api"));
 }
 
-Result<Json> DeleteAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {
+Result<Json> DeleteAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest& request) {
   KILN_ASSIGN_OR_RETURN(std::string name, Required(fields, "name"));
   KILN_ASSIGN_OR_RETURN(std::string alias, Required(fields, "alias"));
-  return EmptyResponse(registry.DeleteRegisteredModelAlias(name, alias));
+  return EmptyResponse(registry.DeleteRegisteredModelAlias(name, alias, request.user, "mlflow api"));
 }
 
 Result<Json> GetVersionByAlias(ModelRegistry& registry, const JsonFields& fields, const HttpRequest&) {

@@ -45,6 +45,9 @@ struct TrainerSummary {
 // terminal unless quiet. Errors name the column, field or value at fault,
 // e.g. "feature 'origin' is a string column; the built-in trainer takes
 // numbers and booleans".
-Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::string& out_dir, bool quiet);
+// With `progress_file`, each boosting round rewrites it (atomically) as
+// "DONE TOTAL\n", so a watcher outside the sandbox can show progress.
+Result<TrainerSummary> RunBuiltinTrainer(const TrainerJob& job, const std::string& out_dir, bool quiet,
+                                         const std::string& progress_file = "");
 
 }  // namespace kiln::training

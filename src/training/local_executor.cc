@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +17,6 @@
 #include <optional>
 #include <utility>
 
-#include "common/json.h"
 #include "training/sandbox.h"
 #include "training/sandbox_process.h"
 #include "training/sandbox_spawner.h"
@@ -76,32 +74,28 @@ std::string BubblewrapError(const std::string& path) {
 
 // One sandboxed command started by LocalExecutor. See Execution.
 //
-// Stopping (time limit, Cancel(), destruction) escalates: SIGTERM to the
-// processes inside the sandbox; after the grace period SIGKILL to the
-// sandbox's init (everything inside dies, bwrap exits and reaps it); after
-// another grace period SIGKILL to bwrap's process group.
+// Stopping (time limit, Cancel()) escalates: SIGTERM to the command's
+// processes inside the sandbox, then, after the grace period (or at once
+// when there is nothing to stop gently), SIGKILL to the sandbox and bwrap.
+// When bwrap runs as the init of its own pid namespace (Kiln has
+// CAP_SYS_ADMIN), reaping it means everything it started is gone.
 class LocalExecution : public Execution {
  public:
-  LocalExecution(pid_t pid, UniqueFd pidfd, UniqueFd info_fd, UniqueFd wake_fd, const ExecutionRequest& request,
+  LocalExecution(SpawnedChild child, UniqueFd pidfd, UniqueFd wake_fd, const ExecutionRequest& request,
                  std::chrono::milliseconds kill_grace, SteadyClock::time_point started)
-      : pid_(pid),
+      : pid_(child.pid),
         pidfd_(std::move(pidfd)),
         wake_fd_(std::move(wake_fd)),
         time_limit_seconds_(request.resources.time_limit_seconds),
         stderr_path_(request.stderr_path),
         kill_grace_(kill_grace),
         started_(started),
-        sandbox_(pid, info_fd.Release()) {}
+        sandbox_(child.pid) {}
 
   ~LocalExecution() override {
     std::lock_guard lock(mutex_);
     if (ReapLocked(WNOHANG)) return;
-    if (step_ < StopStep::kInitKilled && sandbox_.KillInit(kInfoTimeout) && pidfd_.get() >= 0) {
-      // bwrap exits by itself once its sandbox is gone; give it the grace period.
-      pollfd event{pidfd_.get(), POLLIN, 0};
-      ::poll(&event, 1, static_cast<int>(kill_grace_.count()));
-    }
-    if (!ReapLocked(WNOHANG)) sandbox_.SignalGroup(SIGKILL);
+    sandbox_.KillAll();
     ReapLocked(0);
   }
 
@@ -118,12 +112,13 @@ class LocalExecution : public Execution {
         SteadyClock::time_point now = SteadyClock::now();
         if (step_ == StopStep::kNone && deadline && now >= *deadline) {
           BeginStopLocked(ExecutionOutcome::kTimedOut);
-        } else if (step_ != StopStep::kNone && step_ != StopStep::kGroupKilled && now >= next_step_at_) {
-          EscalateLocked();
+        } else if (step_ == StopStep::kTerminated && now >= kill_at_) {
+          KillLocked();
         }
         if (step_ == StopStep::kNone) next = deadline;
-        if (step_ != StopStep::kNone && step_ != StopStep::kGroupKilled) next = next_step_at_;
-        if (pidfd_.get() < 0) next = std::min(next.value_or(SteadyClock::time_point::max()), now + kPollFallback);
+        if (step_ == StopStep::kTerminated) next = kill_at_;
+        if (pidfd_.get() < 0)
+          next = std::min(next.value_or(SteadyClock::time_point::max()), now + kPollFallback);
       }
       pollfd events[2] = {{wake_fd_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
       int timeout_ms = -1;
@@ -159,9 +154,7 @@ class LocalExecution : public Execution {
   std::string id() const override { return std::to_string(pid_); }
 
  private:
-  enum class StopStep { kNone, kTerminated, kInitKilled, kGroupKilled };
-  // How long to wait for bwrap to report its sandbox when stopping it.
-  static constexpr std::chrono::milliseconds kInfoTimeout{5000};
+  enum class StopStep { kNone, kTerminated, kKilled };
 
   // Reaps bwrap if it has ended (or, without WNOHANG, once it ends).
   bool ReapLocked(int options) {
@@ -179,19 +172,14 @@ class LocalExecution : public Execution {
   void BeginStopLocked(ExecutionOutcome reason) {
     stop_reason_ = reason;
     step_ = StopStep::kTerminated;
-    next_step_at_ = SteadyClock::now() + kill_grace_;
-    // Nothing inside to stop gently (not started yet, or bwrap failed): go on at once.
-    if (sandbox_.TerminateInside(kInfoTimeout) == 0) EscalateLocked();
+    kill_at_ = SteadyClock::now() + kill_grace_;
+    // Nothing to stop gently (bwrap still setting up, or the command ended): kill at once.
+    if (sandbox_.TerminateCommand() == 0) KillLocked();
   }
 
-  void EscalateLocked() {
-    if (step_ == StopStep::kTerminated && sandbox_.KillInit(kInfoTimeout)) {
-      step_ = StopStep::kInitKilled;
-      next_step_at_ = SteadyClock::now() + kill_grace_;
-      return;
-    }
-    sandbox_.SignalGroup(SIGKILL);
-    step_ = StopStep::kGroupKilled;
+  void KillLocked() {
+    sandbox_.KillAll();
+    step_ = StopStep::kKilled;
   }
 
   ExecutionResult MakeResultLocked() const {
@@ -227,30 +215,31 @@ class LocalExecution : public Execution {
     return result;
   }
 
-  const pid_t pid_;  // bwrap; also its process group id
-  UniqueFd pidfd_;   // -1 when pidfd_open is unavailable
+  const pid_t pid_;   // bwrap; also its process group id
+  UniqueFd pidfd_;    // -1 when pidfd_open is unavailable
   UniqueFd wake_fd_;  // eventfd Cancel() writes to
   const int64_t time_limit_seconds_;
   const std::string stderr_path_;
   const std::chrono::milliseconds kill_grace_;
   const SteadyClock::time_point started_;
+  const SandboxProcess sandbox_;
 
   std::mutex wait_mutex_;  // one Wait() at a time
   std::optional<ExecutionResult> result_;
 
   std::mutex mutex_;  // guards everything below
-  SandboxProcess sandbox_;
   bool reaped_ = false;
   bool status_valid_ = false;
   int status_ = 0;
   std::optional<ExecutionOutcome> stop_reason_;  // kTimedOut or kCancelled, once stopping
   StopStep step_ = StopStep::kNone;
-  SteadyClock::time_point next_step_at_;  // of the next escalation
+  SteadyClock::time_point kill_at_;  // SIGKILL after SIGTERM
 };
 
 Result<UniqueFd> OpenOutput(std::string_view field, const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return InvalidArgument(std::string(field) + ": cannot create '" + path + "': " + ErrnoText());
+  if (fd.get() < 0)
+    return InvalidArgument(std::string(field) + ": cannot create '" + path + "': " + ErrnoText());
   return fd;
 }
 
@@ -305,7 +294,8 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   }
   if (request.resources.memory_bytes > 0) {
     plan.limit_address_space = true;
-    plan.address_space.rlim_cur = plan.address_space.rlim_max = static_cast<rlim_t>(request.resources.memory_bytes);
+    plan.address_space.rlim_cur = plan.address_space.rlim_max =
+        static_cast<rlim_t>(request.resources.memory_bytes);
   }
   SandboxCommand sandbox = BuildSandboxCommand(request, ProbeHostLayout(), cpus);
 
@@ -317,17 +307,15 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   }
   KILN_ASSIGN_OR_RETURN(UniqueFd options_fd, OptionsFile(sandbox.options));
   UniqueFd stdin_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  int info_pipe[2];
+  if (stdin_fd.get() < 0) return Internal("/dev/null: " + ErrnoText());
   int error_pipe[2];
-  if (stdin_fd.get() < 0 || ::pipe2(info_pipe, O_CLOEXEC) != 0) return Internal("pipe: " + ErrnoText());
-  UniqueFd info_read(info_pipe[0]), info_write(info_pipe[1]);
   if (::pipe2(error_pipe, O_CLOEXEC) != 0) return Internal("pipe: " + ErrnoText());
   UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
   UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wake_fd.get() < 0) return Internal("eventfd: " + ErrnoText());
 
-  // Descriptors 3 and 4 in the child: see plan.fds below.
-  std::vector<std::string> words = {bwrap, "--args", "4", "--info-fd", "3", "--"};
+  // Descriptor 3 in the child: see plan.fds below.
+  std::vector<std::string> words = {bwrap, "--args", "3", "--"};
   words.insert(words.end(), sandbox.command.begin(), sandbox.command.end());
   std::vector<char*> argv;
   for (std::string& word : words) argv.push_back(word.data());
@@ -336,29 +324,28 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   plan.program = bwrap.c_str();
   plan.argv = argv.data();
   plan.envp = envp;
-  int child_fds[5] = {stdin_fd.get(), stdout_fd.get(), stderr_fd.get() >= 0 ? stderr_fd.get() : stdout_fd.get(),
-                       info_write.get(), options_fd.get()};
+  int child_fds[kChildFdCount] = {stdin_fd.get(), stdout_fd.get(),
+                                  stderr_fd.get() >= 0 ? stderr_fd.get() : stdout_fd.get(), options_fd.get()};
   std::copy(std::begin(child_fds), std::end(child_fds), plan.fds);
   plan.error_fd = error_write.get();
+  plan.new_pid_namespace = options_.own_pid_namespace;
 
   SteadyClock::time_point started = SteadyClock::now();
-  KILN_ASSIGN_OR_RETURN(pid_t pid, SpawnChild(plan));
+  KILN_ASSIGN_OR_RETURN(SpawnedChild child, SpawnChild(plan));
   error_write.Reset();
-  info_write.Reset();
   ChildFailure failure;
   ssize_t length;
   while ((length = ::read(error_read.get(), &failure, sizeof(failure))) < 0 && errno == EINTR) {
   }
   if (length > 0) {
     int status = 0;
-    ::waitpid(pid, &status, 0);
-    return Internal("could not start bubblewrap '" + bwrap + "': " + ChildStepDescription(failure.step) + ": " +
-                    std::strerror(failure.error));
+    ::waitpid(child.pid, &status, 0);
+    return Internal("could not start bubblewrap '" + bwrap + "': " + ChildStepDescription(failure.step) +
+                    ": " + std::strerror(failure.error));
   }
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  ::fcntl(info_read.get(), F_SETFL, O_NONBLOCK);
-  return std::unique_ptr<Execution>(new LocalExecution(pid, std::move(pidfd), std::move(info_read),
-                                                       std::move(wake_fd), request, options_.kill_grace, started));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0)));
+  return std::unique_ptr<Execution>(
+      new LocalExecution(child, std::move(pidfd), std::move(wake_fd), request, options_.kill_grace, started));
 }
 
 }  // namespace kiln::training

@@ -4,13 +4,14 @@
 // limits. Thread-safe: any number of executions may run, be waited on and be
 // cancelled concurrently from different threads.
 //
-// Processes: each run is a small keeper process (sandbox_spawner.h), forked
-// by one long-lived process-wide thread, leading its own process group and
-// dying with this process; it runs bwrap and reaps everything bwrap leaves
-// behind. Wait() (or, if Wait() was never called, the Execution's destructor,
-// which stops the run first) reaps the keeper, after which nothing of the run
-// is left, not even a zombie. An Execution may be destroyed only when no
-// other thread is inside its Wait() or Cancel().
+// Processes: bwrap is forked by one long-lived process-wide thread (the
+// parent-death signal that ties it to this process follows the *thread* that
+// forked it), leads its own process group and, when this process has
+// CAP_SYS_ADMIN, is the init of a new pid namespace, so that when it ends the
+// kernel kills and reaps everything it started. Wait() (or, if Wait() was
+// never called, the Execution's destructor, which kills the run first) reaps
+// it: no zombie outlives an Execution. An Execution may be destroyed only
+// when no other thread is inside its Wait() or Cancel().
 
 #include <chrono>
 #include <memory>
@@ -30,6 +31,9 @@ class LocalExecutor : public Executor {
     std::string bubblewrap_path;
     // Between SIGTERM and SIGKILL when a command is timed out or cancelled.
     std::chrono::milliseconds kill_grace{5000};
+    // Start bwrap as the init of its own pid namespace when allowed (see
+    // above); false: a plain child, as without CAP_SYS_ADMIN.
+    bool own_pid_namespace = true;
   };
 
   LocalExecutor() : LocalExecutor(Options{}) {}

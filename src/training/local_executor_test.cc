@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,9 +19,6 @@
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "training/sandbox.h"
@@ -134,6 +133,23 @@ class LocalExecutorTest : public ::testing::Test {
   LocalExecutor executor_;
 };
 
+// Without CAP_SYS_ADMIN bwrap cannot be the init of its own pid namespace;
+// the same guarantees must hold (leftovers may take a moment to die).
+class LocalExecutorPlainForkTest : public LocalExecutorTest {
+ protected:
+  LocalExecutorPlainForkTest() {
+    executor_ = LocalExecutor(LocalExecutor::Options{.own_pid_namespace = false});
+  }
+
+  // Live processes mentioning `marker` once they had up to 10 s to die.
+  int LeftoversWith(const std::string& marker) {
+    for (int i = 0; i < 100 && LiveProcessesWith(marker) > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return LiveProcessesWith(marker);
+  }
+};
+
 TEST_F(LocalExecutorTest, OutputGoesToTheFilesAndExitZeroSucceeds) {
   ExecutionResult result = Run(Shell("echo out; echo err >&2; pwd; cat train.py"));
   EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << result.message << Stderr();
@@ -200,9 +216,10 @@ TEST_F(LocalExecutorTest, NetworkRequestKeepsTheHostNetwork) {
   Listener listener;
   int port = listener.ListenTcp();
   ASSERT_GT(port, 0);
-  ExecutionRequest request = Request({"/usr/bin/python3", "-c",
-                                      "import socket; s = socket.create_connection(('127.0.0.1', " +
-                                          std::to_string(port) + "), timeout=5); s.sendall(b'net'); s.close()"});
+  ExecutionRequest request =
+      Request({"/usr/bin/python3", "-c",
+               "import socket; s = socket.create_connection(('127.0.0.1', " + std::to_string(port) +
+                   "), timeout=5); s.sendall(b'net'); s.close()"});
   request.network = true;
   ExecutionResult result = Run(request);
   EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << Stderr();
@@ -213,17 +230,21 @@ TEST_F(LocalExecutorTest, WritesOutsideTheWorkDirFail) {
   std::string host_tmp_name = "kiln-sandbox-tmp-" + IdGenerator().RandomHex(8);
   fs::create_directories(root_ / "data");
   fs::create_directories(root_ / "cache");
-  ExecutionRequest request = Shell(
-      "for f in /snapshot/x /usr/x /x /etc/x " + root_.string() + "/x /data/x /work/x /tmp/" + host_tmp_name +
-      " /cache/x; do if (echo written > $f) 2>/dev/null; then echo \"$f ok\"; else echo \"$f denied\"; fi; done");
-  request.mounts = {{(root_ / "data").string(), "/data", false}, {(root_ / "cache").string(), "/cache", true}};
+  ExecutionRequest request = Shell("for f in /snapshot/x /usr/x /x /etc/x " + root_.string() +
+                                   "/x /data/x /work/x /tmp/" + host_tmp_name +
+                                   " /cache/x; do if (echo written > $f) 2>/dev/null; then echo \"$f ok\"; "
+                                   "else echo \"$f denied\"; fi; done");
+  request.mounts = {{(root_ / "data").string(), "/data", false},
+                    {(root_ / "cache").string(), "/cache", true}};
   ExecutionResult result = Run(request);
   EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << Stderr();
   std::string out = Stdout();
-  for (const std::string& denied : std::vector<std::string>{"/snapshot/x", "/usr/x", "/x", "/etc/x", root_.string() + "/x", "/data/x"}) {
+  for (const std::string& denied :
+       std::vector<std::string>{"/snapshot/x", "/usr/x", "/x", "/etc/x", root_.string() + "/x", "/data/x"}) {
     EXPECT_THAT(out, HasSubstr(denied + " denied\n"));
   }
-  for (const std::string& allowed : std::vector<std::string>{"/work/x", "/tmp/" + host_tmp_name, "/cache/x"}) {
+  for (const std::string& allowed :
+       std::vector<std::string>{"/work/x", "/tmp/" + host_tmp_name, "/cache/x"}) {
     EXPECT_THAT(out, HasSubstr(allowed + " ok\n"));
   }
   // On the host: the work dir and the writable mount kept the files; nothing else changed.
@@ -239,9 +260,10 @@ TEST_F(LocalExecutorTest, WritesOutsideTheWorkDirFail) {
 TEST_F(LocalExecutorTest, NoPrivilegesSecretsOrDescriptorsInside) {
   int leaked = ::open("/dev/null", O_RDONLY);  // without O_CLOEXEC on purpose
   ASSERT_GE(leaked, 0);
-  ExecutionResult result = Run(Shell(
-      "grep CapEff /proc/self/status; test -e /etc/shadow || echo no shadow; test -r /etc/passwd && echo passwd; "
-      "ls /proc/self/fd"));
+  ExecutionResult result =
+      Run(Shell("grep CapEff /proc/self/status; test -e /etc/shadow || echo no shadow; test -r /etc/passwd "
+                "&& echo passwd; "
+                "ls /proc/self/fd"));
   ::close(leaked);
   EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << Stderr();
   // No capabilities (as root, bwrap would otherwise keep them all); only the
@@ -380,9 +402,10 @@ TEST_F(LocalExecutorTest, TrackingSocketReachesTheHostListener) {
   Listener listener;
   std::string socket_path = (root_ / "tracking.sock").string();
   ASSERT_TRUE(listener.ListenUnix(socket_path));
-  ExecutionRequest request = Request({"/usr/bin/python3", "-c",
-                                      "import socket; s = socket.socket(socket.AF_UNIX); "
-                                      "s.connect('/run/kiln/tracking.sock'); s.sendall(b'hello from the sandbox')"});
+  ExecutionRequest request =
+      Request({"/usr/bin/python3", "-c",
+               "import socket; s = socket.socket(socket.AF_UNIX); "
+               "s.connect('/run/kiln/tracking.sock'); s.sendall(b'hello from the sandbox')"});
   request.tracking_socket = socket_path;
   ExecutionResult result = Run(request);
   EXPECT_EQ(result.outcome, ExecutionOutcome::kSucceeded) << Stderr();
@@ -427,7 +450,8 @@ TEST_F(LocalExecutorTest, BadRequestsAreRefusedBeforeStarting) {
   execution = executor_.Start(request);
   ASSERT_FALSE(execution.ok());
   EXPECT_EQ(execution.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(execution.status().message(), StartsWith("stdout_path: cannot create '" + request.stdout_path + "'"));
+  EXPECT_THAT(execution.status().message(),
+              StartsWith("stdout_path: cannot create '" + request.stdout_path + "'"));
 }
 
 TEST_F(LocalExecutorTest, MissingBubblewrapIsAFailedPrecondition) {
@@ -435,7 +459,49 @@ TEST_F(LocalExecutorTest, MissingBubblewrapIsAFailedPrecondition) {
   Result<std::unique_ptr<Execution>> execution = executor.Start(Shell("true"));
   ASSERT_FALSE(execution.ok());
   EXPECT_EQ(execution.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(execution.status().message(), StartsWith("bubblewrap is not installed: apt-get install bubblewrap"));
+  EXPECT_THAT(execution.status().message(),
+              StartsWith("bubblewrap is not installed: apt-get install bubblewrap"));
+}
+
+}  // namespace
+}  // namespace kiln::training
+
+namespace kiln::training {
+namespace {
+
+TEST_F(LocalExecutorPlainForkTest, RunsAndReportsTheExitStatus) {
+  ExecutionResult result = Run(Shell("echo out; exit 3"));
+  EXPECT_EQ(result.outcome, ExecutionOutcome::kFailed);
+  EXPECT_EQ(result.message, "exit status 3");
+  EXPECT_EQ(Stdout(), "out\n");
+}
+
+TEST_F(LocalExecutorPlainForkTest, TimeLimitStopsTheCommandGracefully) {
+  ExecutionRequest request = Shell("trap 'echo stopped > /work/term; exit 0' TERM; sleep 60 & wait");
+  request.resources.time_limit_seconds = 1;
+  ExecutionResult result = Run(request);
+  EXPECT_EQ(result.outcome, ExecutionOutcome::kTimedOut);
+  EXPECT_EQ(ReadFile(root_ / "work" / "term"), "stopped\n");
+}
+
+TEST_F(LocalExecutorPlainForkTest, CancelRightAfterStartLeavesNothing) {
+  std::string sleep = UniqueSleep();
+  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", sleep}));
+  ASSERT_TRUE(execution.ok()) << execution.status().ToString();
+  EXPECT_TRUE((*execution)->Cancel().ok());
+  Result<ExecutionResult> result = (*execution)->Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->outcome, ExecutionOutcome::kCancelled);
+  EXPECT_EQ(LeftoversWith(sleep), 0);
+}
+
+TEST_F(LocalExecutorPlainForkTest, DestroyingWithoutWaitLeavesNothing) {
+  std::string sleep = UniqueSleep();
+  Result<std::unique_ptr<Execution>> execution = executor_.Start(Request({"sleep", sleep}));
+  ASSERT_TRUE(execution.ok()) << execution.status().ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the command start
+  execution->reset();
+  EXPECT_EQ(LeftoversWith(sleep), 0);
 }
 
 }  // namespace

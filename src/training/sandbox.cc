@@ -117,10 +117,10 @@ void CheckPath(std::string_view field, const std::string& path, bool must_exist,
 }  // namespace
 
 const std::vector<std::string_view> kSandboxEtcEntries = {
-    "ld.so.cache", "ld.so.conf",    "ld.so.conf.d",   "localtime",     "timezone",     "passwd",
-    "group",       "nsswitch.conf", "host.conf",      "hosts",         "hostname",     "gai.conf",
-    "services",    "protocols",     "ssl",            "ca-certificates", "alternatives", "os-release",
-    "debian_version", "lsb-release", "locale.alias", "mime.types",    "fonts",        "python3*",
+    "ld.so.cache",    "ld.so.conf",    "ld.so.conf.d", "localtime",       "timezone",     "passwd",
+    "group",          "nsswitch.conf", "host.conf",    "hosts",           "hostname",     "gai.conf",
+    "services",       "protocols",     "ssl",          "ca-certificates", "alternatives", "os-release",
+    "debian_version", "lsb-release",   "locale.alias", "mime.types",      "fonts",        "python3*",
 };
 const std::vector<std::string_view> kSandboxNetworkEtcEntries = {"resolv.conf"};
 
@@ -166,7 +166,8 @@ SandboxCommand BuildSandboxCommand(const ExecutionRequest& request, const HostLa
   for (const HostEntry& entry : host.system) AddHostEntry(options, entry, /*keep_symlinks_into_usr=*/false);
   for (const HostEntry& entry : host.etc) AddHostEntry(options, entry, /*keep_symlinks_into_usr=*/true);
   if (request.network) {
-    for (const HostEntry& entry : host.network_etc) AddHostEntry(options, entry, /*keep_symlinks_into_usr=*/true);
+    for (const HostEntry& entry : host.network_etc)
+      AddHostEntry(options, entry, /*keep_symlinks_into_usr=*/true);
   }
   // Private kernel views and scratch space.
   Add(options, {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"});
@@ -254,7 +255,8 @@ Result<std::string> FindBubblewrap(std::string_view search_path) {
     if (folder.empty() || folder[0] != '/') continue;
     std::string candidate = std::string(folder) + "/bwrap";
     struct stat info {};
-    if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+    if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
   }
@@ -266,7 +268,8 @@ std::string ShellQuote(const std::vector<std::string>& argv) {
   for (const std::string& word : argv) {
     if (!line.empty()) line += ' ';
     bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
     });
     if (plain) {
       line += word;

@@ -20,7 +20,7 @@ namespace kiln::training {
 // One host path the sandbox may show, as lstat found it.
 struct HostEntry {
   enum class Kind { kDirectory, kFile, kSymlink };
-  std::string path;            // absolute, e.g. "/bin" or "/etc/localtime"
+  std::string path;  // absolute, e.g. "/bin" or "/etc/localtime"
   Kind kind = Kind::kDirectory;
   std::string symlink_target;  // kSymlink: readlink's text, e.g. "usr/bin"
   std::string resolved_path;   // kSymlink: where it finally points (realpath)
@@ -29,8 +29,8 @@ struct HostEntry {
 // The parts of the host system shown read-only inside the sandbox. Only
 // entries that exist are listed (dangling symlinks are left out).
 struct HostLayout {
-  std::vector<HostEntry> system;  // /usr, /bin, /sbin, /lib, /lib32, /lib64
-  std::vector<HostEntry> etc;     // the /etc entries of kSandboxEtcEntries that exist
+  std::vector<HostEntry> system;       // /usr, /bin, /sbin, /lib, /lib32, /lib64
+  std::vector<HostEntry> etc;          // the /etc entries of kSandboxEtcEntries that exist
   std::vector<HostEntry> network_etc;  // those of kSandboxNetworkEtcEntries (network runs only)
 };
 

@@ -1,87 +1,82 @@
 #include "training/sandbox_process.h"
 
 #include <dirent.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-
-#include "common/json.h"
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace kiln::training {
 namespace {
 
-// The inode of `pid`'s pid namespace; 0 when it cannot be read.
-uint64_t PidNamespaceOf(const std::string& pid) {
-  struct stat info {};
-  std::string path = "/proc/" + pid + "/ns/pid";
-  return ::stat(path.c_str(), &info) == 0 ? info.st_ino : 0;
+// Every process's parent, from /proc/PID/stat ("PID (COMM) STATE PPID …";
+// COMM may hold spaces and parentheses, so parse after the last ')').
+std::multimap<pid_t, pid_t> ChildrenByParent() {
+  std::multimap<pid_t, pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return children;
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::string path = std::string("/proc/") + entry->d_name + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buffer[512];
+    ssize_t length = ::read(fd, buffer, sizeof(buffer) - 1);
+    ::close(fd);
+    if (length <= 0) continue;
+    std::string_view stat(buffer, static_cast<size_t>(length));
+    size_t paren = stat.rfind(')');
+    if (paren == std::string_view::npos || paren + 4 >= stat.size()) continue;
+    std::string rest(stat.substr(paren + 4));  // after ") S "
+    long parent = std::strtol(rest.c_str(), nullptr, 10);
+    if (parent > 0) children.emplace(static_cast<pid_t>(parent), static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return children;
+}
+
+// The processes below `pid`, breadth first, at most `depth` levels down.
+std::vector<pid_t> Below(const std::multimap<pid_t, pid_t>& children, pid_t pid, int depth = 1 << 20) {
+  std::vector<pid_t> found;
+  std::vector<pid_t> level = {pid};
+  for (int d = 0; d < depth && !level.empty(); ++d) {
+    std::vector<pid_t> next;
+    for (pid_t parent : level) {
+      auto [begin, end] = children.equal_range(parent);
+      for (auto it = begin; it != end; ++it) next.push_back(it->second);
+    }
+    found.insert(found.end(), next.begin(), next.end());
+    level = std::move(next);
+  }
+  return found;
 }
 
 }  // namespace
 
-SandboxProcess::~SandboxProcess() {
-  if (info_fd_ >= 0) ::close(info_fd_);
-}
-
-bool SandboxProcess::AwaitInfo(std::chrono::milliseconds timeout) {
-  if (pid_namespace_ != 0) return true;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (info_fd_ >= 0) {
-    char buffer[1024];
-    ssize_t length = ::read(info_fd_, buffer, sizeof(buffer));
-    if (length > 0) {
-      info_text_.append(buffer, static_cast<size_t>(length));
-      if (info_text_.find('}') == std::string::npos) continue;
-    } else if (length < 0 && (errno == EAGAIN || errno == EINTR)) {
-      auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (remaining.count() <= 0) return false;
-      pollfd event{info_fd_, POLLIN, 0};
-      ::poll(&event, 1, static_cast<int>(std::min<int64_t>(remaining.count(), 60'000)));
-      continue;
-    }
-    // The whole report, EOF (bwrap ended before creating the sandbox) or an error.
-    ::close(info_fd_);
-    info_fd_ = -1;
-  }
-  Json info = Json::parse(info_text_, nullptr, /*allow_exceptions=*/false);
-  if (info.is_object()) {
-    init_pid_ = static_cast<pid_t>(info.value("child-pid", 0L));
-    pid_namespace_ = info.value("pid-namespace", static_cast<uint64_t>(0));
-  }
-  return init_pid_ > 0 && pid_namespace_ != 0;
-}
-
-bool SandboxProcess::InitAlive() const {
-  return init_pid_ > 0 && PidNamespaceOf(std::to_string(init_pid_)) == pid_namespace_;
-}
-
-int SandboxProcess::TerminateInside(std::chrono::milliseconds info_timeout) {
-  if (!AwaitInfo(info_timeout)) return 0;
+int SandboxProcess::TerminateCommand() const {
+  std::multimap<pid_t, pid_t> children = ChildrenByParent();
   int signalled = 0;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return 0;
-  while (dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == init_pid_) continue;
-    if (PidNamespaceOf(entry->d_name) == pid_namespace_ && ::kill(static_cast<pid_t>(pid), SIGTERM) == 0) {
-      ++signalled;
+  // bwrap's children are sandbox inits; the command is everything below them.
+  for (pid_t init : Below(children, bwrap_pid_, /*depth=*/1)) {
+    for (pid_t pid : Below(children, init)) {
+      if (::kill(pid, SIGTERM) == 0) ++signalled;
     }
   }
-  ::closedir(proc);
   return signalled;
 }
 
-bool SandboxProcess::KillInit(std::chrono::milliseconds info_timeout) {
-  if (!AwaitInfo(info_timeout) || !InitAlive()) return false;
-  return ::kill(init_pid_, SIGKILL) == 0;
+void SandboxProcess::KillAll() const {
+  // Inits first (breadth-first order): SIGKILL to a namespace's init takes
+  // everything inside with it.
+  for (pid_t pid : Below(ChildrenByParent(), bwrap_pid_)) ::kill(pid, SIGKILL);
+  ::killpg(bwrap_pid_, SIGKILL);
 }
-
-void SandboxProcess::SignalGroup(int signal) const { ::killpg(bwrap_pid_, signal); }
 
 }  // namespace kiln::training

@@ -1,14 +1,13 @@
 #include "training/sandbox.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 
@@ -38,10 +37,12 @@ HostLayout FakeHost() {
   using Kind = HostEntry::Kind;
   HostLayout host;
   host.system = {Entry("/usr", Kind::kDirectory), Entry("/bin", Kind::kSymlink, "usr/bin", "/usr/bin"),
-                 Entry("/lib64", Kind::kSymlink, "usr/lib64", "/usr/lib64"), Entry("/sbin", Kind::kDirectory)};
-  host.etc = {Entry("/etc/ld.so.cache", Kind::kFile), Entry("/etc/ssl", Kind::kDirectory),
-              Entry("/etc/localtime", Kind::kSymlink, "/usr/share/zoneinfo/Etc/UTC", "/usr/share/zoneinfo/Etc/UTC"),
-              Entry("/etc/mtab", Kind::kSymlink, "../proc/self/mounts", "/proc/1/mounts")};
+                 Entry("/lib64", Kind::kSymlink, "usr/lib64", "/usr/lib64"),
+                 Entry("/sbin", Kind::kDirectory)};
+  host.etc = {
+      Entry("/etc/ld.so.cache", Kind::kFile), Entry("/etc/ssl", Kind::kDirectory),
+      Entry("/etc/localtime", Kind::kSymlink, "/usr/share/zoneinfo/Etc/UTC", "/usr/share/zoneinfo/Etc/UTC"),
+      Entry("/etc/mtab", Kind::kSymlink, "../proc/self/mounts", "/proc/1/mounts")};
   host.network_etc = {Entry("/etc/resolv.conf", Kind::kFile)};
   return host;
 }
@@ -105,8 +106,8 @@ TEST(SandboxCommandTest, NoSocketBindWithoutSocket) {
 
 TEST(SandboxCommandTest, NamespacesAndPrivileges) {
   SandboxCommand sandbox = BuildSandboxCommand(Request(), FakeHost(), 0);
-  for (const char* option : {"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-                             "--new-session"}) {
+  for (const char* option : {"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                             "--die-with-parent", "--new-session"}) {
     EXPECT_TRUE(Has(sandbox.options, {option})) << option;
   }
   EXPECT_TRUE(Has(sandbox.options, {"--cap-drop", "ALL"}));
@@ -162,7 +163,8 @@ TEST(SandboxCommandTest, ArgvPutsCommandAfterDoubleDash) {
 TEST(SandboxHostTest, ProbeShowsWhatProgramsNeedAndNoSecrets) {
   HostLayout host = ProbeHostLayout();
   auto shown = [](const std::vector<HostEntry>& entries, const std::string& path) {
-    return std::any_of(entries.begin(), entries.end(), [&](const HostEntry& entry) { return entry.path == path; });
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const HostEntry& entry) { return entry.path == path; });
   };
   EXPECT_TRUE(shown(host.system, "/usr"));
   EXPECT_TRUE(shown(host.etc, "/etc/passwd"));
@@ -187,7 +189,8 @@ TEST(ValidateExecutionRequestTest, NamesEachBadField) {
   Status status = ValidateExecutionRequest(request);
   ASSERT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("argv: the command is empty"));
-  EXPECT_THAT(status.message(), HasSubstr("snapshot_dir: expected an absolute path without '..', got 'snapshot'"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("snapshot_dir: expected an absolute path without '..', got 'snapshot'"));
   EXPECT_THAT(status.message(), HasSubstr("work_dir: folder '/no/such/kiln/work' does not exist"));
   EXPECT_THAT(status.message(), HasSubstr("stdout_path: expected an absolute path"));
   EXPECT_THAT(status.message(), HasSubstr("stderr_path: expected an absolute path without '..'"));
@@ -214,7 +217,8 @@ TEST(ValidateExecutionRequestTest, AcceptsAGoodRequestAndChecksTheSocketKind) {
             "tracking_socket: '" + request.tracking_socket + "' is not a Unix socket");
   request.tracking_socket.clear();
   request.work_dir = (root / "not-a-socket").string();
-  EXPECT_EQ(ValidateExecutionRequest(request).message(), "work_dir: '" + request.work_dir + "' is not a folder");
+  EXPECT_EQ(ValidateExecutionRequest(request).message(),
+            "work_dir: '" + request.work_dir + "' is not a folder");
   fs::remove_all(root);
 }
 
@@ -239,7 +243,8 @@ TEST(FindBubblewrapTest, FindsTheFirstExecutableOnTheSearchPath) {
 }
 
 TEST(ShellQuoteTest, QuotesOnlyWhatNeedsIt) {
-  EXPECT_EQ(ShellQuote({"bwrap", "--setenv", "A", "x y", "it's", ""}), "bwrap --setenv A 'x y' 'it'\\''s' ''");
+  EXPECT_EQ(ShellQuote({"bwrap", "--setenv", "A", "x y", "it's", ""}),
+            "bwrap --setenv A 'x y' 'it'\\''s' ''");
 }
 
 }  // namespace
