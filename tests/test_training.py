@@ -318,3 +318,25 @@ def test_a_run_on_the_slurm_cluster_completes_and_is_tracked(server, project_dir
     assert tags["kiln.executor"] == "slurm"
     assert tags["kiln.execution"].startswith("slurm job ")
     assert metrics_of(run)["auc"] > 0.9
+
+
+def test_the_python_client_runs_reproduces_sweeps_and_promotes(server, project_dir):
+    from kiln import TrainingClient
+
+    training = TrainingClient(KilnClient(server.url), poll_seconds=0.1)
+    spec = write_spec(str(project_dir), XGB_SPEC)
+    run = training.run(spec, overrides={"max_depth": 2})
+    assert run.info["status"] == "FINISHED"
+    params = {p["key"]: p["value"] for p in run.data["params"]}
+    assert params["xgboost.max_depth"] == "2"
+    assert training.reproduce(run.run_id)["model_identical"] is True
+    summary = training.sweep(spec, grid={"max_depth": [2, 3]})
+    assert summary["finished"] == 2 and summary["best_run_id"]
+    version = training.register(summary["best_run_id"], "py-model")
+    decision = training.promote("py-model", candidate=version["version"])
+    assert decision["accepted"] is True
+    assert training.alias_history("py-model")[0]["to_version"] == version["version"]
+    assert training.stats(project="synth")["registered_versions"] == 1
+    with pytest.raises(Exception) as error:
+        training.submit(str(project_dir / "missing.yaml"))
+    assert "missing.yaml" in str(error.value)

@@ -40,11 +40,12 @@ from kiln.fluent import (
     start_run,
 )
 from kiln.run import ActiveRun
+from kiln.training import TrainingClient
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActiveRun", "FeatureStoreClient", "KilnClient", "KilnError", "OnlineFeatures", "Run", "active_run", "end_run", "flush", "get_client",
+    "ActiveRun", "FeatureStoreClient", "KilnClient", "KilnError", "OnlineFeatures", "Run", "TrainingClient", "active_run", "end_run", "flush", "get_client",
     "get_metric_history", "get_model_version_by_alias", "get_run", "get_tracking_uri", "log_artifact",
     "log_artifacts", "log_dict", "log_metric", "log_metrics", "log_param", "log_params", "log_text",
     "register_model", "search_runs", "set_alias", "set_tag", "set_tags", "set_tracking_uri", "start_run",
