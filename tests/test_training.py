@@ -208,7 +208,8 @@ def test_cancel_stops_a_running_run(server, project_dir):
     while client.get_run(run_id).info["status"] != "RUNNING" and time.time() < deadline:
         time.sleep(0.1)
     queue = json.loads(run_kiln("runs", "queue", "--server", server.url, "--json").stdout)
-    assert {"run_id": run_id, "executor": "local", "state": "running", "position": 0} in queue["runs"]
+    assert {"run_id": run_id, "executor": "local", "state": "running", "position": 0, "rounds_done": 0,
+            "rounds_total": 0} in queue["runs"]
     run_kiln("runs", "cancel", run_id, "--server", server.url)
     while client.get_run(run_id).info["status"] == "RUNNING" and time.time() < deadline:
         time.sleep(0.1)

@@ -191,10 +191,13 @@ Status QueueCommand(CommandContext& context) {
     PrintJson(response);
     return Status::Ok();
   }
-  Table table({"RUN ID", "EXECUTOR", "STATE", "POSITION"});
+  Table table({"RUN ID", "EXECUTOR", "STATE", "POSITION", "ROUNDS"});
   for (const Json& run : Array(response, "runs")) {
     table.AddRow({Str(run, "run_id"), Str(run, "executor"), Str(run, "state"),
-                  Int(run, "position") > 0 ? std::to_string(Int(run, "position")) : "-"});
+                  Int(run, "position") > 0 ? std::to_string(Int(run, "position")) : "-",
+                  Int(run, "rounds_total") > 0
+                      ? std::to_string(Int(run, "rounds_done")) + "/" + std::to_string(Int(run, "rounds_total"))
+                      : "-"});
   }
   std::cout << table.Render();
   return Status::Ok();

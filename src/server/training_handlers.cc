@@ -63,7 +63,9 @@ Result<Json> ListQueue(TrainingService& service, const JsonFields&, const HttpRe
     runs.push_back({{"run_id", run.run_id},
                     {"executor", run.executor},
                     {"state", run.running ? "running" : "queued"},
-                    {"position", run.position}});
+                    {"position", run.position},
+                    {"rounds_done", run.rounds_done},
+                    {"rounds_total", run.rounds_total}});
   }
   return Json{{"runs", std::move(runs)}};
 }

@@ -317,8 +317,19 @@ Result<PromotionReport> PromoteVersion(RegistryContext& context, const Promotion
                         ModelFolder::Link(context.artifacts, candidate_version.storage_location,
                                           options.model + " v" + std::to_string(options.candidate_version)));
   KILN_ASSIGN_OR_RETURN(LoadedModel candidate, LoadedModel::Load(folder->path(), 1));
-  if (options.metric.empty()) {
-    options.metric = candidate.signature().objective.rfind("binary:", 0) == 0 ? "auc" : "rmse";
+  const std::string& objective = candidate.signature().objective;
+  if (options.metric.empty()) options.metric = objective.rfind("binary:", 0) == 0 ? "auc" : "rmse";
+  // A metric the check cannot compute is a mistake in the request, not a
+  // failed check to record.
+  KILN_ASSIGN_OR_RETURN(ObjectiveKind kind, ClassifyObjective(objective));
+  const std::vector<std::string> metrics = kind == ObjectiveKind::kBinary
+                                               ? std::vector<std::string>{"auc", "logloss", "error"}
+                                               : std::vector<std::string>{"rmse", "mae"};
+  if (std::find(metrics.begin(), metrics.end(), options.metric) == metrics.end()) {
+    std::string known;
+    for (const std::string& name : metrics) known += (known.empty() ? "" : ", ") + name;
+    return InvalidArgument("metric '" + options.metric + "' is not computed for objective " + objective + " (use " +
+                           known + ")");
   }
   KILN_ASSIGN_OR_RETURN(tracking::Run run, context.tracking.GetRun(*candidate_version.run_id));
   KILN_ASSIGN_OR_RETURN(EvaluationData data, LoadEvaluationData(context, run));

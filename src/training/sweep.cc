@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "training/evaluation.h"
 
@@ -98,6 +99,10 @@ Result<SweepDimension> ParseSweepDimension(std::string_view text) {
     if (dimension.log_scale && dimension.low <= 0) {
       return InvalidArgument("sweep parameter '" + std::string(text) + "': a log range needs LOW > 0");
     }
+    const bool whole = dimension.low == std::floor(dimension.low) && dimension.high == std::floor(dimension.high);
+    if (dimension.integer && !whole) {
+      return InvalidArgument("sweep parameter '" + std::string(text) + "': an int range needs whole LOW and HIGH");
+    }
     dimension.is_range = true;
     return dimension;
   }
@@ -109,27 +114,46 @@ Result<SweepDimension> ParseSweepDimension(std::string_view text) {
 }
 
 Result<std::vector<std::vector<std::string>>> ExpandSweep(const SweepRequest& request) {
+  if (request.random_trials < 0) {
+    return InvalidArgument("--random needs a positive number of runs, got " + std::to_string(request.random_trials));
+  }
   const bool random = request.random_trials > 0;
   if (random && !request.grid.empty()) return InvalidArgument("give either a grid or a random search, not both");
   if (!random && request.grid.empty()) {
     return InvalidArgument("nothing to sweep: give --grid NAME=V1,V2 or --random N with --param NAME=LOW:HIGH");
   }
+  if (!random && !request.space.empty()) {
+    return InvalidArgument("--param '" + request.space.front().name + "' describes a random search: add --random N");
+  }
+  const std::vector<SweepDimension>& dimensions = random ? request.space : request.grid;
+  std::set<std::string> names;
+  for (const SweepDimension& dimension : dimensions) {
+    if (!names.insert(dimension.name).second) {
+      return InvalidArgument("sweep parameter '" + dimension.name + "' is given twice");
+    }
+    if (!dimension.is_range && dimension.values.empty()) {
+      return InvalidArgument("sweep parameter '" + dimension.name + "': no values");
+    }
+  }
   std::vector<std::vector<std::string>> assignments;
   if (!random) {
-    size_t combinations = 1;
+    uint64_t combinations = 1;  // saturates: only compared with the limit
     for (const SweepDimension& dimension : request.grid) {
       if (dimension.is_range) {
         return InvalidArgument("grid parameter '" + dimension.name +
                                "' is a range; a grid needs values (NAME=V1,V2,…); ranges are for --random");
       }
-      combinations *= dimension.values.size();
-      if (combinations > static_cast<size_t>(request.max_runs)) {
-        return InvalidArgument("the grid has more than " + std::to_string(request.max_runs) +
-                               " combinations; sweep fewer values");
-      }
+      const uint64_t count = dimension.values.size();
+      combinations = combinations > UINT64_MAX / count ? UINT64_MAX : combinations * count;
+    }
+    if (combinations > static_cast<uint64_t>(std::max(0, request.max_runs))) {
+      return InvalidArgument("the grid has " +
+                             (combinations == UINT64_MAX ? std::string("too many") : std::to_string(combinations)) +
+                             " combinations; the limit is " + std::to_string(request.max_runs) +
+                             ": sweep fewer values");
     }
     std::vector<size_t> index(request.grid.size(), 0);
-    for (size_t n = 0; n < combinations; ++n) {
+    for (uint64_t n = 0; n < combinations; ++n) {
       std::vector<std::string> assignment;
       for (size_t d = 0; d < request.grid.size(); ++d) {
         assignment.push_back(request.grid[d].name + "=" + request.grid[d].values[index[d]]);
@@ -155,11 +179,17 @@ Result<std::vector<std::vector<std::string>>> ExpandSweep(const SweepRequest& re
       if (!dimension.is_range) {
         value = dimension.values[generator.Next() % dimension.values.size()];
       } else if (dimension.log_scale) {
-        double u = generator.Uniform();
-        value = FormatDraw(std::exp(std::log(dimension.low) + u * (std::log(dimension.high) - std::log(dimension.low))),
+        const double u = generator.Uniform();
+        const double draw =
+            std::exp(std::log(dimension.low) + u * (std::log(dimension.high) - std::log(dimension.low)));
+        value = FormatDraw(dimension.integer ? std::clamp(std::round(draw), dimension.low, dimension.high) : draw,
                            dimension.integer);
+      } else if (dimension.integer) {
+        // Each whole number in [low, high] equally likely.
+        const double count = dimension.high - dimension.low + 1;
+        value = FormatDraw(std::min(dimension.high, dimension.low + std::floor(generator.Uniform() * count)), true);
       } else {
-        value = FormatDraw(dimension.low + generator.Uniform() * (dimension.high - dimension.low), dimension.integer);
+        value = FormatDraw(dimension.low + generator.Uniform() * (dimension.high - dimension.low), false);
       }
       assignment.push_back(dimension.name + "=" + value);
     }
@@ -180,12 +210,15 @@ Result<SweepLaunch> LaunchSweep(TrainingService& service, const RunSpec& spec, c
     specs.push_back(std::move(child));
   }
   tracking::TrackingStore& tracking = service.tracking();
+  Clock& clock = service.clock();
   std::string project_id;
   Result<tracking::Experiment> existing = tracking.GetExperimentByName(spec.project);
   if (existing.ok()) {
     project_id = existing->experiment_id;
-  } else {
+  } else if (existing.status().code() == StatusCode::kNotFound) {
     KILN_ASSIGN_OR_RETURN(project_id, tracking.CreateExperiment(spec.project, "", {}));
+  } else {
+    return existing.status();
   }
   const bool maximize = request.maximize.value_or(HigherIsBetter(request.metric));
   tracking::CreateRunRequest create;
@@ -199,6 +232,15 @@ Result<SweepLaunch> LaunchSweep(TrainingService& service, const RunSpec& spec, c
   if (!options.user.empty()) create.tags.push_back({"mlflow.user", options.user});
   KILN_ASSIGN_OR_RETURN(tracking::Run parent, tracking.CreateRun(create));
   const std::string parent_id = parent.info.run_id;
+  // Ends the parent FAILED when no child will end it.
+  auto fail_parent = [&](const Status& status) {
+    (void)tracking.SetTag(parent_id, {"kiln.error", status.message().substr(0, 5000)});
+    tracking::UpdateRunRequest failed;
+    failed.status = tracking::RunStatus::kFailed;
+    failed.end_time = clock.NowMillis();
+    (void)tracking.UpdateRun(parent_id, failed);
+    return Status(status.code(), "sweep " + parent_id + ": " + status.message());
+  };
   std::vector<tracking::Param> params;
   for (const SweepDimension& dimension : request.random_trials > 0 ? request.space : request.grid) {
     std::string definition = dimension.is_range ? FormatDraw(dimension.low, false) + ":" +
@@ -210,11 +252,13 @@ Result<SweepLaunch> LaunchSweep(TrainingService& service, const RunSpec& spec, c
   }
   params.push_back({"sweep.kind", request.random_trials > 0 ? "random" : "grid"});
   if (request.random_trials > 0) params.push_back({"sweep.seed", std::to_string(request.seed)});
-  KILN_RETURN_IF_ERROR(tracking.LogBatch(parent_id, {}, params, {}));
+  Status logged = tracking.LogBatch(parent_id, {}, params, {});
+  if (!logged.ok()) return fail_parent(logged);
 
   SweepLaunch launch;
   launch.parent_run_id = parent_id;
   std::vector<std::string> child_ids;
+  Status submit_error;
   for (size_t i = 0; i < specs.size(); ++i) {
     SubmitOptions child_options = options;
     child_options.parent_run_id = parent_id;
@@ -222,28 +266,34 @@ Result<SweepLaunch> LaunchSweep(TrainingService& service, const RunSpec& spec, c
     if (specs[i].run_name.empty()) specs[i].run_name = parent.info.run_name + "-" + std::to_string(i + 1);
     Result<SubmittedRun> child = service.Submit(specs[i], child_options);
     if (!child.ok()) {
-      (void)tracking.SetTag(parent_id, {"kiln.error", child.status().message().substr(0, 5000)});
+      submit_error = Status(child.status().code(), "run " + std::to_string(i + 1) + " of " +
+                                                       std::to_string(specs.size()) +
+                                                       " could not be submitted (no more were): " +
+                                                       child.status().message());
+      (void)tracking.SetTag(parent_id, {"kiln.error", submit_error.message().substr(0, 5000)});
       break;
     }
     child_ids.push_back(child->run_id);
     launch.children.push_back(*child);
   }
-  service.AfterRuns(child_ids, [&tracking, parent_id](const std::vector<RunOutcome>&) {
+  // The parent ends when its last child does (at once when none was submitted).
+  service.AfterRuns(child_ids, [&tracking, &clock, parent_id](const std::vector<RunOutcome>&) {
     Result<SweepSummary> summary = SummarizeSweep(tracking, parent_id);
     std::vector<tracking::RunTag> tags;
     std::vector<tracking::Metric> metrics;
     if (summary.ok() && summary->best) {
       tags.push_back({"kiln.sweep.best_run_id", summary->best->run_id});
-      metrics.push_back({"best_" + summary->metric, *summary->best->metric, 0, 0});
+      metrics.push_back({"best_" + summary->metric, *summary->best->metric, clock.NowMillis(), 0});
     }
     (void)tracking.LogBatch(parent_id, metrics, {}, tags);
     tracking::UpdateRunRequest end;
     end.status = summary.ok() && summary->finished > 0 ? tracking::RunStatus::kFinished : tracking::RunStatus::kFailed;
+    end.end_time = clock.NowMillis();
     (void)tracking.UpdateRun(parent_id, end);
   });
-  if (launch.children.size() < specs.size()) {
-    return Status(StatusCode::kInternal, "sweep " + parent_id + " launched " + std::to_string(launch.children.size()) +
-                                             " of " + std::to_string(specs.size()) + " runs");
+  if (!submit_error.ok()) {
+    return Status(submit_error.code(), "sweep " + parent_id + " launched " + std::to_string(launch.children.size()) +
+                                           " of " + std::to_string(specs.size()) + " runs: " + submit_error.message());
   }
   return launch;
 }

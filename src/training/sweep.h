@@ -2,7 +2,7 @@
 // Sweeps: many child runs of one spec under a parent run, each with its own
 // parameter assignment — every combination of a grid, or N random draws
 // from a search space with a seed — and the best child by a chosen metric.
-// docs/training/sweeps.md.
+// docs/training/runs.md ("Sweeps").
 
 #include <cstdint>
 #include <optional>
@@ -30,7 +30,8 @@ struct SweepDimension {
 };
 
 // "max_depth=4,6,8" (values); "eta=0.01:0.3" (range), "eta=0.01:0.3:log",
-// "max_depth=3:10:int". Errors name the text: "sweep parameter 'eta=': no values".
+// "max_depth=3:10:int" (whole bounds; every whole number in between equally
+// likely). Errors name the text: "sweep parameter 'eta=': no values".
 Result<SweepDimension> ParseSweepDimension(std::string_view text);
 
 struct SweepRequest {
@@ -43,9 +44,12 @@ struct SweepRequest {
   int max_runs = 1000;                 // refuse sweeps larger than this
 };
 
-// The assignment ("NAME=VALUE" list) of each child, in launch order.
-// Deterministic for a seed. Errors: nothing to sweep, both grid and random,
-// too many runs ("the grid has 1,296 combinations; the limit is 1,000").
+// The assignment ("NAME=VALUE" list) of each child, in launch order: a
+// grid's combinations with the last dimension varying fastest, or
+// `random_trials` draws, deterministic for a seed. Errors: nothing to sweep,
+// both grid and random, --param without --random, a parameter given twice,
+// a range in a grid, too many runs ("the grid has 1296 combinations; the
+// limit is 1000: sweep fewer values").
 Result<std::vector<std::vector<std::string>>> ExpandSweep(const SweepRequest& request);
 
 struct SweepLaunch {
@@ -57,7 +61,9 @@ struct SweepLaunch {
 // one child per assignment (tagged mlflow.parentRunId), and ends the parent
 // when every child has ended, tagged with the best child
 // (kiln.sweep.best_run_id) and logging the best metric. Every assignment is
-// checked against the spec before any run is created.
+// checked against the spec before any run is created. When a child cannot be
+// submitted no further ones are, the error names it, and the parent still
+// ends once the children already submitted have (FAILED when none finished).
 Result<SweepLaunch> LaunchSweep(TrainingService& service, const RunSpec& spec, const SweepRequest& request,
                                 const SubmitOptions& options);
 

@@ -2,7 +2,11 @@
 // cancel. The execute half is in training_service_execute.cc.
 #include "training/training_service.h"
 
-#include <atomic>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -37,13 +41,21 @@ Result<std::string> RunArtifactRoot(const tracking::RunInfo& info) {
 
 Status TrainingService::Impl::PutRunFile(const RunRecord& record, const std::string& relative_path,
                                          const std::string& host_file) {
+  // PutFile consumes the file it is given, so it gets a copy, in a temp file
+  // this call alone owns (mkstemp: never another upload's, nor a leftover).
   storage::ArtifactStore& artifacts = service.artifacts();
-  static std::atomic<uint64_t> counter{0};
-  const std::string temp =
-      artifacts.temp_directory() + "/upload-" + record.run_id + "-" + std::to_string(++counter);
   std::error_code error;
   std::filesystem::create_directories(artifacts.temp_directory(), error);
+  std::string temp = artifacts.temp_directory() + "/run-" + record.run_id + "-XXXXXX";
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return Internal("cannot create a temporary file in " + artifacts.temp_directory() + ": " +
+                    std::strerror(errno));
+  }
+  ::close(fd);
   if (!std::filesystem::copy_file(host_file, temp, std::filesystem::copy_options::overwrite_existing, error)) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
     return Internal("cannot copy " + host_file + " for upload: " + error.message());
   }
   Result<storage::ArtifactInfo> stored = artifacts.PutFile(record.artifact_root + "/" + relative_path, temp);
@@ -61,13 +73,33 @@ TrainingService::TrainingService(tracking::TrackingStore& tracking, storage::Art
     : tracking_(tracking), artifacts_(artifacts),
       impl_(std::make_unique<Impl>(*this, features, clock, std::move(options))) {}
 
-TrainingService::~TrainingService() = default;
+// Running runs are cancelled (a shutdown must not wait out their time
+// limits) and marked cancel_requested, so a queued run a worker picks up
+// meanwhile ends unstarted; destroying the queue then drops the queued ones
+// and waits for the workers to record how their runs ended.
+TrainingService::~TrainingService() {
+  impl_->stopping = true;
+  std::vector<std::shared_ptr<RunRecord>> records;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& [id, record] : impl_->runs) records.push_back(record);
+  }
+  for (const std::shared_ptr<RunRecord>& record : records) {
+    std::lock_guard lock(record->mutex);
+    if (record->done) continue;
+    record->cancel_requested = true;
+    if (record->execution) (void)record->execution->Cancel();
+  }
+  impl_.reset();
+}
 
 void TrainingService::AddExecutor(std::unique_ptr<Executor> executor, int max_concurrent) {
   std::string name(executor->name());
   {
     std::lock_guard lock(impl_->mutex);
-    impl_->executors[name] = std::move(executor);
+    std::unique_ptr<Executor>& slot = impl_->executors[name];
+    if (slot) impl_->retired_executors.push_back(std::move(slot));
+    slot = std::move(executor);
   }
   impl_->queue.SetConcurrency(name, max_concurrent);
 }
@@ -117,10 +149,6 @@ Result<SubmittedRun> TrainingService::Submit(const RunSpec& spec_in, const Submi
   create.run_name = spec.run_name;
   create.tags = ToTags(tags);
   KILN_ASSIGN_OR_RETURN(tracking::Run run, tracking_.CreateRun(create));
-  tracking::UpdateRunRequest scheduled;
-  scheduled.status = tracking::RunStatus::kScheduled;
-  KILN_RETURN_IF_ERROR(tracking_.UpdateRun(run.info.run_id, scheduled).status());
-
   record->run_id = run.info.run_id;
   record->project_id = project_id;
   record->executor = spec.executor;
@@ -136,6 +164,10 @@ Result<SubmittedRun> TrainingService::Submit(const RunSpec& spec_in, const Submi
     std::filesystem::remove_all(record->run_dir, error);
     return Status(status.code(), "run " + record->run_id + " failed before it started: " + status.message());
   };
+  tracking::UpdateRunRequest scheduled;
+  scheduled.status = tracking::RunStatus::kScheduled;
+  Status marked = tracking_.UpdateRun(record->run_id, scheduled).status();
+  if (!marked.ok()) return fail(marked);
   Result<std::string> root = RunArtifactRoot(run.info);
   if (!root.ok()) return fail(root.status());
   record->artifact_root = *root;
@@ -149,9 +181,7 @@ Result<SubmittedRun> TrainingService::Submit(const RunSpec& spec_in, const Submi
     impl.runs[record->run_id] = record;
   }
   impl.queue.Enqueue(spec.executor, RunQueue::Job{record->run_id, [&impl, record] { impl.Execute(record); },
-                                                  [&impl, record] {
-                                                    impl.EndUnstarted(record, "cancelled before it started");
-                                                  }});
+                                                  [&impl, record] { impl.EndUnstarted(record); }});
   SubmittedRun submitted;
   submitted.run_id = record->run_id;
   submitted.project_id = project_id;
@@ -202,33 +232,66 @@ Status TrainingService::Cancel(const std::string& run_id) {
 
 void TrainingService::AfterRuns(std::vector<std::string> run_ids,
                                 std::function<void(const std::vector<RunOutcome>&)> done) {
-  static constexpr const char* kLane = "after-runs";
-  if (impl_->queue.concurrency(kLane) < 64) impl_->queue.SetConcurrency(kLane, 64);
-  const std::string id = "after:" + (run_ids.empty() ? std::string() : run_ids.front());
-  impl_->queue.Enqueue(kLane, RunQueue::Job{id,
-                                            [this, run_ids = std::move(run_ids), done] {
-                                              std::vector<RunOutcome> outcomes;
-                                              for (const std::string& run_id : run_ids) {
-                                                Result<RunOutcome> outcome = Wait(run_id);
-                                                if (outcome.ok()) {
-                                                  outcomes.push_back(*outcome);
-                                                } else {
-                                                  RunOutcome unknown;
-                                                  unknown.run_id = run_id;
-                                                  unknown.message = outcome.status().message();
-                                                  outcomes.push_back(unknown);
-                                                }
-                                              }
-                                              done(outcomes);
-                                            },
-                                            nullptr});
+  // No thread waits: each run's Finish reports to `pending`, and the last
+  // report calls `done`. Runs this service does not know count as ended.
+  struct Pending {
+    std::mutex mutex;
+    size_t remaining = 0;
+    std::vector<RunOutcome> outcomes;
+    std::function<void(const std::vector<RunOutcome>&)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = run_ids.size();
+  pending->outcomes.resize(run_ids.size());
+  pending->done = std::move(done);
+  if (run_ids.empty()) return pending->done(pending->outcomes);
+  auto report = [pending](size_t index, const RunOutcome& outcome) {
+    {
+      std::lock_guard lock(pending->mutex);
+      pending->outcomes[index] = outcome;
+      if (--pending->remaining > 0) return;
+    }
+    pending->done(pending->outcomes);
+  };
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    std::shared_ptr<RunRecord> record;
+    {
+      std::lock_guard lock(impl_->mutex);
+      auto found = impl_->runs.find(run_ids[i]);
+      if (found != impl_->runs.end()) record = found->second;
+    }
+    RunOutcome ended;
+    if (record) {
+      std::unique_lock lock(record->mutex);
+      if (!record->done) {
+        record->on_done.push_back([report, i](const RunOutcome& outcome) { report(i, outcome); });
+        continue;
+      }
+      ended = record->outcome;
+    } else {
+      ended.run_id = run_ids[i];
+      ended.message = "run '" + run_ids[i] + "' was not submitted by this process";
+    }
+    report(i, ended);
+  }
 }
+
+Clock& TrainingService::clock() { return impl_->clock; }
 
 std::vector<QueuedRun> TrainingService::Queue() const {
   std::vector<QueuedRun> runs;
   for (const RunQueue::Entry& entry : impl_->queue.Entries()) {
-    if (entry.executor == "after-runs") continue;
-    runs.push_back({entry.id, entry.executor, entry.running, entry.position});
+    QueuedRun run{entry.id, entry.executor, entry.running, entry.position};
+    if (entry.running) {
+      // Written by the trainer inside the sandbox as "DONE TOTAL" (its /work).
+      std::ifstream progress(impl_->options.data_dir + "/runs/" + entry.id + "/work/" + kRoundProgressFileName);
+      int64_t done = 0, total = 0;
+      if (progress >> done >> total && done >= 0 && total > 0 && done <= total) {
+        run.rounds_done = done;
+        run.rounds_total = total;
+      }
+    }
+    runs.push_back(run);
   }
   return runs;
 }

@@ -8,8 +8,9 @@
 // from its snapshot alone and compares the models.
 //
 // Borrows the tracking store, artifact store, feature store and clock; owns
-// its executors and queue. Thread-safe. The destructor drops queued runs
-// (marked KILLED) and waits for running ones.
+// its executors and queue. Thread-safe. The destructor ends queued runs
+// KILLED without starting them, cancels running ones (they end KILLED) and
+// waits until each has been recorded.
 
 #include <functional>
 #include <map>
@@ -79,6 +80,10 @@ struct QueuedRun {
   std::string executor;
   bool running = false;
   int position = 0;
+  // The built-in trainer's boosting rounds so far and planned (0, 0 when
+  // unknown: not started, or a command trainer).
+  int64_t rounds_done = 0;
+  int64_t rounds_total = 0;
 };
 
 class TrainingService {
@@ -89,7 +94,9 @@ class TrainingService {
   TrainingService(const TrainingService&) = delete;
   TrainingService& operator=(const TrainingService&) = delete;
 
-  // Adds (or replaces) the executor registered under executor->name().
+  // Adds (or replaces) the executor registered under executor->name(). A
+  // replaced executor is kept until the service goes (its runs may still
+  // be using it).
   void AddExecutor(std::unique_ptr<Executor> executor, int max_concurrent);
 
   // Creates the run (SCHEDULED), snapshots code, dependencies, spec and
@@ -108,13 +115,16 @@ class TrainingService {
 
   std::vector<QueuedRun> Queue() const;
 
-  // Calls `done` on a background thread once every run in `run_ids` (all
-  // submitted by this service) has ended, with their outcomes in order.
-  // Used to finish a sweep's parent run.
+  // Calls `done` once every run in `run_ids` has ended, with their outcomes
+  // in order: on the thread that ends the last of them, or before returning
+  // when all have already ended (or `run_ids` is empty). A run this service
+  // did not submit counts as ended (FAILED, message saying so). Used to
+  // finish a sweep's parent run.
   void AfterRuns(std::vector<std::string> run_ids, std::function<void(const std::vector<RunOutcome>&)> done);
 
   tracking::TrackingStore& tracking() { return tracking_; }
   storage::ArtifactStore& artifacts() { return artifacts_; }
+  Clock& clock();
 
   struct Impl;  // the run lifecycle, in training_service*.cc
 

@@ -1,5 +1,6 @@
 // TrainingService, the execute half: a queue worker runs one run in its
 // executor's sandbox, ingests what it wrote and ends the run.
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -28,36 +29,60 @@ tracking::RunStatus StatusOf(ExecutionOutcome outcome) {
   return tracking::RunStatus::kFailed;
 }
 
+// True when `path` is a regular file itself, not a symlink (a trainer
+// could point one at any host file), a FIFO or a device.
+bool IsPlainFile(const fs::path& path) {
+  std::error_code error;
+  return fs::symlink_status(path, error).type() == fs::file_type::regular;
+}
+
 // metrics.jsonl → metrics, in file order. A malformed line is an error
 // naming it: the trainer wrote it, so it is a bug worth seeing.
 Result<std::vector<tracking::Metric>> ReadMetricsFile(const std::string& path, int64_t timestamp) {
   std::vector<tracking::Metric> metrics;
   std::ifstream in(path);
+  if (!in) return Internal(std::string("cannot read ") + kMetricsFileName);
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
-    Json json = Json::parse(line, nullptr, false);
-    if (json.is_discarded() || !json.is_object() || !json.contains("key") || !json.contains("value")) {
-      return Internal(std::string(kMetricsFileName) + ":" + std::to_string(number) + ": not a metric line");
+    const Json json = Json::parse(line, nullptr, false);
+    const bool valid = !json.is_discarded() && json.is_object() && json.contains("key") && json["key"].is_string() &&
+                       json.contains("value") && (json["value"].is_number() || json["value"].is_string()) &&
+                       (!json.contains("step") || json["step"].is_number_integer());
+    if (!valid) {
+      return Internal(std::string(kMetricsFileName) + ":" + std::to_string(number) +
+                      ": not a metric line (expected {\"key\": NAME, \"value\": NUMBER, \"step\": INTEGER})");
     }
     tracking::Metric metric;
     metric.key = json["key"].get<std::string>();
     const Json& value = json["value"];
     if (value.is_number()) {
       metric.value = value.get<double>();
-    } else if (value.is_string()) {
+    } else {
       const std::string text = value.get<std::string>();
       metric.value = text == "NaN"        ? std::nan("")
                      : text == "Infinity" ? HUGE_VAL
                                           : text == "-Infinity" ? -HUGE_VAL : std::nan("");
     }
-    metric.step = json.value("step", int64_t{0});
+    metric.step = json.contains("step") ? json["step"].get<int64_t>() : 0;
     metric.timestamp = timestamp;
     metrics.push_back(std::move(metric));
   }
   return metrics;
+}
+
+// Adds a problem to an outcome's message.
+void AddProblem(RunOutcome& outcome, const std::string& problem) {
+  outcome.message += (outcome.message.empty() ? "" : "; ") + problem;
+}
+
+// A problem ingesting what the run left behind fails a run that succeeded;
+// a failed or killed run keeps its status and gains the message.
+void IngestionProblem(RunOutcome& outcome, const std::string& problem) {
+  if (outcome.status == tracking::RunStatus::kFinished) outcome.status = tracking::RunStatus::kFailed;
+  AddProblem(outcome, problem);
 }
 
 }  // namespace
@@ -76,17 +101,24 @@ void TrainingService::Impl::Finish(const std::shared_ptr<RunRecord>& record, Run
     std::error_code error;
     fs::remove_all(record->run_dir, error);
   }
-  std::lock_guard lock(record->mutex);
-  record->execution.reset();
-  record->outcome = std::move(outcome);
-  record->done = true;
-  record->done_cv.notify_all();
+  std::vector<std::function<void(const RunOutcome&)>> listeners;
+  std::unique_ptr<Execution> execution;
+  {
+    std::lock_guard lock(record->mutex);
+    execution = std::move(record->execution);
+    record->outcome = std::move(outcome);
+    record->done = true;
+    listeners.swap(record->on_done);
+    record->done_cv.notify_all();
+  }
+  execution.reset();
+  for (const auto& listener : listeners) listener(record->outcome);  // `done` is set: outcome no longer changes
 }
 
-void TrainingService::Impl::EndUnstarted(const std::shared_ptr<RunRecord>& record, const std::string& message) {
+void TrainingService::Impl::EndUnstarted(const std::shared_ptr<RunRecord>& record) {
   RunOutcome outcome;
   outcome.status = tracking::RunStatus::kKilled;
-  outcome.message = message;
+  outcome.message = stopping ? "the training service stopped before the run started" : "cancelled before it started";
   Finish(record, std::move(outcome));
 }
 
@@ -97,7 +129,7 @@ void TrainingService::Impl::Execute(const std::shared_ptr<RunRecord>& record) {
     if (record->done) return;
     cancelled = record->cancel_requested;
   }
-  if (cancelled) return EndUnstarted(record, "cancelled before it started");
+  if (cancelled) return EndUnstarted(record);
   Executor* executor = nullptr;
   {
     std::lock_guard lock(mutex);
@@ -119,9 +151,10 @@ void TrainingService::Impl::Execute(const std::shared_ptr<RunRecord>& record) {
   const std::string out_dir = request.work_dir + "/out";
   const std::string logs_dir = record->run_dir + "/logs";
   std::error_code error;
-  fs::create_directories(out_dir, error);
-  fs::create_directories(logs_dir, error);
-  if (error) return fail("cannot create the run folder " + record->run_dir + ": " + error.message());
+  for (const std::string& directory : {out_dir, logs_dir}) {
+    fs::create_directories(directory, error);
+    if (error) return fail("cannot create " + directory + ": " + error.message());
+  }
   request.stdout_path = logs_dir + "/stdout.txt";
   request.stderr_path = logs_dir + "/stderr.txt";
   request.resources = spec.resources;
@@ -130,7 +163,8 @@ void TrainingService::Impl::Execute(const std::shared_ptr<RunRecord>& record) {
   request.env = {{"KILN_RUN_ID", record->run_id},
                  {"KILN_PROJECT", spec.project},
                  {"KILN_DATA", std::string(kSandboxDataDir) + "/" + record->data_name},
-                 {"KILN_OUTPUT_DIR", sandbox_out}};
+                 {"KILN_OUTPUT_DIR", sandbox_out},
+                 {"KILN_PROGRESS_FILE", std::string(kSandboxWorkDir) + "/" + kRoundProgressFileName}};
   for (const auto& [name, value] : spec.params) {
     std::string variable = "KILN_PARAM_";
     for (char c : name) variable += std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(c) : '_';
@@ -186,29 +220,33 @@ void TrainingService::Impl::Execute(const std::shared_ptr<RunRecord>& record) {
   } else {
     outcome.status = StatusOf(result->outcome);
     if (result->outcome != ExecutionOutcome::kSucceeded) outcome.message = result->message;
+    if (result->outcome == ExecutionOutcome::kCancelled && stopping) {
+      AddProblem(outcome, "the training service stopped");
+    }
     outcome.wall_seconds = result->wall_seconds;
   }
 
-  // What the run left behind: logs, metrics, and everything under out/.
+  // What the run left behind: logs, metrics, and the regular files under
+  // out/ (symlinks, FIFOs and devices stay behind: they could reach or
+  // block on host files).
   for (const char* name : {"stdout.txt", "stderr.txt"}) {
     const std::string path = logs_dir + "/" + name;
-    if (fs::exists(path)) {
+    if (IsPlainFile(path)) {
       Status stored = PutRunFile(*record, std::string("logs/") + name, path);
-      if (!stored.ok()) outcome.message += "; could not store " + std::string(name) + ": " + stored.message();
+      if (!stored.ok()) AddProblem(outcome, "could not store " + std::string(name) + ": " + stored.message());
     }
   }
   const std::string metrics_file = out_dir + "/" + kMetricsFileName;
-  if (fs::exists(metrics_file)) {
+  if (IsPlainFile(metrics_file)) {
     Result<std::vector<tracking::Metric>> metrics = ReadMetricsFile(metrics_file, clock.NowMillis());
     if (!metrics.ok()) {
-      outcome.status = tracking::RunStatus::kFailed;
-      outcome.message = metrics.status().message();
+      IngestionProblem(outcome, metrics.status().message());
     } else {
       for (size_t begin = 0; begin < metrics->size(); begin += kMaxMetricsPerBatch) {
         size_t end = std::min(metrics->size(), begin + kMaxMetricsPerBatch);
         std::vector<tracking::Metric> batch(metrics->begin() + begin, metrics->begin() + end);
         Status logged = tracking.LogBatch(record->run_id, batch, {}, {});
-        if (!logged.ok()) outcome.message += "; could not log metrics: " + logged.message();
+        if (!logged.ok()) AddProblem(outcome, "could not log metrics: " + logged.message());
       }
       for (const tracking::Metric& metric : *metrics) {
         if (metric.key.find('.') == std::string::npos || metric.key.rfind("holdout.", 0) == 0) {
@@ -217,21 +255,20 @@ void TrainingService::Impl::Execute(const std::shared_ptr<RunRecord>& record) {
       }
     }
   }
-  if (fs::is_directory(out_dir, error)) {
-    for (auto it = fs::recursive_directory_iterator(out_dir, error); it != fs::recursive_directory_iterator();
+  if (fs::is_directory(fs::symlink_status(out_dir, error))) {
+    for (auto it = fs::recursive_directory_iterator(out_dir, error); !error && it != fs::recursive_directory_iterator();
          it.increment(error)) {
-      if (error) break;
-      if (!it->is_regular_file()) continue;  // symlinks and special files stay behind
-      const std::string relative = fs::relative(it->path(), out_dir).generic_string();
-      Status stored = PutRunFile(*record, relative, it->path().string());
-      if (!stored.ok()) {
-        outcome.status = tracking::RunStatus::kFailed;
-        outcome.message += "; could not store " + relative + ": " + stored.message();
-      }
+      if (!IsPlainFile(it->path())) continue;
+      std::error_code relative_error;
+      const std::string relative = fs::relative(it->path(), out_dir, relative_error).generic_string();
+      Status stored = relative_error ? Internal(relative_error.message())
+                                     : PutRunFile(*record, relative, it->path().string());
+      if (!stored.ok()) IngestionProblem(outcome, "could not store " + relative + ": " + stored.message());
     }
+    if (error) IngestionProblem(outcome, "could not list " + out_dir + ": " + error.message());
   }
   if (spec.trainer == TrainerKind::kXGBoost && outcome.status == tracking::RunStatus::kFinished &&
-      !fs::exists(out_dir + "/" + kModelDirName + "/kiln-model.json")) {
+      !IsPlainFile(out_dir + "/" + kModelDirName + "/kiln-model.json")) {
     outcome.status = tracking::RunStatus::kFailed;
     outcome.message = "the built-in trainer ended without writing a model (see logs/stderr.txt)";
   }
