@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -79,6 +80,41 @@ std::string BubblewrapError(const std::string& path) {
 // when there is nothing to stop gently), SIGKILL to the sandbox and bwrap.
 // When bwrap runs as the init of its own pid namespace (Kiln has
 // CAP_SYS_ADMIN), reaping it means everything it started is gone.
+// CPUs handed to running sandboxes. Concurrent runs get the least-used
+// allowed CPUs, so two 1-CPU runs land on different cores instead of both
+// on the first. Process-wide; thread-safe. Released when the lease goes.
+class CpuLease {
+ public:
+  CpuLease(int count, const std::vector<int>& allowed) {
+    std::lock_guard lock(Mutex());
+    std::map<int, int>& use = Use();
+    std::vector<int> order = allowed;
+    std::stable_sort(order.begin(), order.end(), [&use](int a, int b) { return use[a] < use[b]; });
+    order.resize(std::min(order.size(), static_cast<size_t>(std::max(count, 0))));
+    std::sort(order.begin(), order.end());
+    for (int cpu : order) ++use[cpu];
+    cpus_ = std::move(order);
+  }
+  ~CpuLease() {
+    std::lock_guard lock(Mutex());
+    for (int cpu : cpus_) --Use()[cpu];
+  }
+  CpuLease(const CpuLease&) = delete;
+  CpuLease& operator=(const CpuLease&) = delete;
+  const std::vector<int>& cpus() const { return cpus_; }
+
+ private:
+  static std::mutex& Mutex() {
+    static std::mutex mutex;
+    return mutex;
+  }
+  static std::map<int, int>& Use() {
+    static std::map<int, int> use;
+    return use;
+  }
+  std::vector<int> cpus_;
+};
+
 class LocalExecution : public Execution {
  public:
   LocalExecution(SpawnedChild child, UniqueFd pidfd, UniqueFd wake_fd, const ExecutionRequest& request,
@@ -91,6 +127,8 @@ class LocalExecution : public Execution {
         kill_grace_(kill_grace),
         started_(started),
         sandbox_(child.pid) {}
+
+  void AdoptCpuLease(std::unique_ptr<CpuLease> lease) { cpu_lease_ = std::move(lease); }
 
   ~LocalExecution() override {
     std::lock_guard lock(mutex_);
@@ -215,6 +253,7 @@ class LocalExecution : public Execution {
     return result;
   }
 
+  std::unique_ptr<CpuLease> cpu_lease_;  // released after the destructor has reaped the sandbox
   const pid_t pid_;   // bwrap; also its process group id
   UniqueFd pidfd_;    // -1 when pidfd_open is unavailable
   UniqueFd wake_fd_;  // eventfd Cancel() writes to
@@ -286,11 +325,13 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
   ChildPlan plan;
   std::vector<int> allowed = AllowedCpus();
   int cpus = 0;
+  std::unique_ptr<CpuLease> lease;
   if (request.resources.cpus > 0 && !allowed.empty()) {
-    cpus = std::min<int>(request.resources.cpus, static_cast<int>(allowed.size()));
+    lease = std::make_unique<CpuLease>(request.resources.cpus, allowed);
+    cpus = static_cast<int>(lease->cpus().size());
     plan.set_affinity = true;
     CPU_ZERO(&plan.affinity);
-    for (int i = 0; i < cpus; ++i) CPU_SET(allowed[i], &plan.affinity);
+    for (int cpu : lease->cpus()) CPU_SET(cpu, &plan.affinity);
   }
   if (request.resources.memory_bytes > 0) {
     plan.limit_address_space = true;
@@ -344,8 +385,10 @@ Result<std::unique_ptr<Execution>> LocalExecutor::Start(const ExecutionRequest& 
                     ": " + std::strerror(failure.error));
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0)));
-  return std::unique_ptr<Execution>(
-      new LocalExecution(child, std::move(pidfd), std::move(wake_fd), request, options_.kill_grace, started));
+  auto execution = std::make_unique<LocalExecution>(child, std::move(pidfd), std::move(wake_fd), request,
+                                                    options_.kill_grace, started);
+  execution->AdoptCpuLease(std::move(lease));
+  return std::unique_ptr<Execution>(std::move(execution));
 }
 
 }  // namespace kiln::training

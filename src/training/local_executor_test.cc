@@ -506,3 +506,37 @@ TEST_F(LocalExecutorPlainForkTest, DestroyingWithoutWaitLeavesNothing) {
 
 }  // namespace
 }  // namespace kiln::training
+
+namespace kiln::training {
+namespace {
+
+// Two 1-CPU runs at once get different CPUs (not both the first), and a
+// CPU is handed out again once its run has ended.
+TEST_F(LocalExecutorTest, ConcurrentRunsGetDifferentCpus) {
+  if (AllowedCpus().size() < 2) GTEST_SKIP() << "needs two CPUs";
+  auto start = [&](const std::string& name) {
+    ExecutionRequest request = Shell("grep Cpus_allowed_list /proc/self/status; sleep 1");
+    request.resources.cpus = 1;
+    request.stdout_path = (root_ / "logs" / (name + ".txt")).string();
+    Result<std::unique_ptr<Execution>> execution = executor_.Start(request);
+    EXPECT_TRUE(execution.ok()) << execution.status().ToString();
+    return execution.ok() ? std::move(*execution) : nullptr;
+  };
+  std::unique_ptr<Execution> first = start("first");
+  std::unique_ptr<Execution> second = start("second");
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(first->Wait().ok());
+  ASSERT_TRUE(second->Wait().ok());
+  const std::string a = ReadFile(root_ / "logs" / "first.txt");
+  const std::string b = ReadFile(root_ / "logs" / "second.txt");
+  EXPECT_THAT(a, testing::HasSubstr("Cpus_allowed_list:"));
+  EXPECT_NE(a, b);
+  first.reset();
+  second.reset();
+  std::unique_ptr<Execution> third = start("third");
+  ASSERT_TRUE(third && third->Wait().ok());
+  EXPECT_EQ(ReadFile(root_ / "logs" / "third.txt"), a);  // the least-used CPUs are the first again
+}
+
+}  // namespace
+}  // namespace kiln::training
