@@ -15,6 +15,7 @@ int RunCli(int argc, char** argv) {
   root.set_version_flag("--version", kVersion);
   CommandContext context;
   AddServerCommand(root, context);
+  AddServeCommand(root, context);
   AddProjectsCommand(root, context);
   AddRunsCommand(root, context);
   AddModelsCommand(root, context);

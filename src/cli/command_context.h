@@ -39,6 +39,7 @@ struct CommandContext {
 };
 
 void AddServerCommand(CLI::App& root, CommandContext& context);
+void AddServeCommand(CLI::App& root, CommandContext& context);
 void AddProjectsCommand(CLI::App& root, CommandContext& context);
 void AddRunsCommand(CLI::App& root, CommandContext& context);
 void AddModelsCommand(CLI::App& root, CommandContext& context);

@@ -211,6 +211,7 @@ void AddFeaturesCommand(CLI::App& root, CommandContext& context) {
   BindCommand(functions, context, [&context] { return Functions(context); });
 
   AddFeatureDataCommands(features, context);
+  AddSkewCommand(features, context);
 }
 
 }  // namespace kiln::cli

@@ -50,6 +50,7 @@ struct PushFlags {
 };
 
 void AddFeatureDataCommands(CLI::App* features, CommandContext& context);
+void AddSkewCommand(CLI::App* features, CommandContext& context);  // skew_command.cc
 
 // Runs `fn` (returning a Status) as the command's callback; a failure is
 // printed and sets the exit code.

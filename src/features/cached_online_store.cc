@@ -110,7 +110,7 @@ CachedOnlineStore::CachedOnlineStore(std::unique_ptr<OnlineStore> inner, const O
 
 CachedOnlineStore::~CachedOnlineStore() = default;
 
-std::string CachedOnlineStore::Describe() const { return inner_->Describe() + " (cached)"; }
+std::string CachedOnlineStore::Describe() const { return inner_->Describe(); }
 
 CachedOnlineStore::Shard& CachedOnlineStore::ShardFor(size_t hash) const {
   // Fibonacci hashing: the top bits pick the shard, the map uses the rest.

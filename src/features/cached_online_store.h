@@ -46,7 +46,9 @@ class CachedOnlineStore : public OnlineStore {
                   std::span<const std::string> entity_keys,
                   std::vector<std::optional<OnlineRecord>>* out) override;
   Status DeleteView(std::string_view view) override;
-  // The inner store's description plus " (cached)".
+  // The inner store's description: the cache is not another store, and
+  // materialization records (and a read-only follower of the same store in
+  // kiln serve) are keyed by it.
   std::string Describe() const override;
 
   // Entries held now (found and not-found ones), over all shards.

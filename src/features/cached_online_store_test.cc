@@ -85,7 +85,7 @@ TEST_F(CachedOnlineStoreTest, HitsAndRememberedMissesStayInMemory) {
   EXPECT_FALSE(out[1].has_value());
   EXPECT_EQ(out[2]->values[1].f, 5.0);
   EXPECT_EQ(cache_->EntryCount(), 3u);
-  EXPECT_EQ(cache_->Describe(), "rocksdb:" + dir_.path() + "/online (cached)");
+  EXPECT_EQ(cache_->Describe(), "rocksdb:" + dir_.path() + "/online");
 }
 
 TEST_F(CachedOnlineStoreTest, EntryCountStaysWithinTheBound) {

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -51,6 +53,32 @@ Status CopyFile(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, error);
   if (error) return Internal("cannot copy " + from + " to " + to + ": " + error.message());
   return Status::Ok();
+}
+
+// The feature views (not on-demand views) whose online records `features`
+// read: the views of feature-view features and, recursively, of the
+// "view.feature" inputs their on-demand features reference. First-use order.
+std::vector<std::string> OnlineViewsRead(const Repository& repository,
+                                         const std::vector<ResolvedFeature>& features) {
+  std::vector<std::string> views;
+  std::set<std::string> seen;  // "view.feature"
+  auto visit = [&](auto& self, const std::string& view, const std::string& name) -> void {
+    if (!seen.insert(view + "." + name).second) return;
+    const ResolvedOnDemandView* on_demand = repository.FindOnDemandView(view);
+    if (on_demand == nullptr) {
+      if (std::find(views.begin(), views.end(), view) == views.end()) views.push_back(view);
+      return;
+    }
+    for (const ResolvedFeature& feature : on_demand->features) {
+      if (feature.name != name || !feature.expression) continue;
+      for (const std::string& input : feature.expression->referenced_inputs()) {
+        const size_t dot = input.find('.');
+        if (dot != std::string::npos) self(self, input.substr(0, dot), input.substr(dot + 1));
+      }
+    }
+  };
+  for (const ResolvedFeature& feature : features) visit(visit, feature.view, feature.name);
+  return views;
 }
 
 }  // namespace
@@ -278,6 +306,45 @@ Result<OnlineReadiness> FeatureStore::CheckOnlineReadiness(const std::string& pr
   KILN_ASSIGN_OR_RETURN(OnlineStore * store, online());
   OnlineReadinessChecker checker(impl_->database, impl_->registry);
   return checker.Check(*repository, latest.version, store->Describe(), service, service_version);
+}
+
+Result<std::optional<int64_t>> FeatureStore::MaterializedUntil(const std::string& project,
+                                                               const std::string& service) {
+  KILN_ASSIGN_OR_RETURN(Impl::Entry entry, impl_->CurrentEntry(project));
+  const Repository& repository = *entry.repository;
+  KILN_ASSIGN_OR_RETURN(std::vector<ResolvedFeature> features, repository.ResolveService(service));
+  const std::vector<std::string> views = OnlineViewsRead(repository, features);
+  if (views.empty()) return std::optional<int64_t>();  // only request-time features: nothing materialized
+  KILN_ASSIGN_OR_RETURN(OnlineStore * store, online());
+  std::string sql =
+      "SELECT view, MAX(end_micros) FROM feature_materializations WHERE project = ? AND online_store = ? "
+      "AND view IN (";
+  std::vector<storage::SqlValue> params = {repository.project(), store->Describe()};
+  for (size_t i = 0; i < views.size(); ++i) {
+    sql += i == 0 ? "?" : ", ?";
+    params.emplace_back(views[i]);
+  }
+  sql += ") GROUP BY view";
+  KILN_ASSIGN_OR_RETURN(auto connection, impl_->database.Acquire());
+  KILN_ASSIGN_OR_RETURN(storage::Rows rows, connection->Query(sql, params));
+  std::optional<int64_t> until;
+  size_t materialized = 0;
+  for (const storage::Row& row : rows) {
+    if (row.IsNull(1)) continue;
+    ++materialized;
+    until = until ? std::min(*until, row.Int(1)) : row.Int(1);
+  }
+  if (materialized < views.size()) return std::optional<int64_t>();  // a view was never materialized here
+  return until;
+}
+
+Result<TrainingSet> FeatureStore::BuildTrainingFrame(const Repository& repository, TrainingSetRequest request) {
+  if (request.threads == 0) request.threads = impl_->options.threads;
+  SourceReadOptions source_options;
+  source_options.metadata = &impl_->database;
+  source_options.project = repository.project();
+  source_options.quiet = request.quiet;
+  return BuildTrainingSet(repository, request, source_options);
 }
 
 Result<std::vector<QuarantinedRow>> FeatureStore::ListQuarantine(const std::string& project, int64_t limit) {

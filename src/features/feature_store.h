@@ -189,6 +189,22 @@ class FeatureStore {
   Result<OnlineReadiness> CheckOnlineReadiness(const std::string& project, const std::string& service,
                                                int64_t service_version);
 
+  // The online store's materialization point for `service`: the minimum,
+  // over the feature views the service reads from the online store
+  // (directly or as inputs of its on-demand features), of the latest end of
+  // a materialization into online() (Materializer::LastEnd). Online values
+  // were computed as of this point minus 1 µs. nullopt when one of those
+  // views was never materialized into this store. Reads the cached
+  // repository and runs one query: cheap enough to call every second.
+  // Errors: unknown project or service.
+  Result<std::optional<int64_t>> MaterializedUntil(const std::string& project, const std::string& service);
+
+  // BuildTrainingSet over `repository` — Current(project) or a repository
+  // derived from it — reading sources as CreateTrainingSet does (pushed rows
+  // from this store's database); stores and records nothing. request.threads
+  // = 0 takes the store's thread count.
+  Result<TrainingSet> BuildTrainingFrame(const Repository& repository, TrainingSetRequest request);
+
   // The online store, opened on first use.
   Result<OnlineStore*> online();
 

@@ -32,6 +32,11 @@ struct ViewPlan {
   struct Target {
     size_t feature = 0;  // index in the view's features
     size_t slot = 0;
+    // Aggregations are bounded by their window, not the view's TTL, as in
+    // training sets; a count of an entity without a record is 0 (an empty
+    // window counts 0 offline), not null.
+    bool aggregated = false;
+    bool count = false;
   };
   std::vector<Target> targets;
 };
@@ -125,7 +130,9 @@ class PlanBuilder {
                      plan_.num_hidden == 0 && plan_.views[0].targets.size() == plan_.num_outputs &&
                      plan_.views[0].types.size() == plan_.num_outputs;
     for (size_t i = 0; plan_.identity && i < plan_.num_outputs; ++i) {
-      plan_.identity = plan_.views[0].targets[i].feature == i && plan_.views[0].targets[i].slot == i;
+      const ViewPlan::Target& target = plan_.views[0].targets[i];
+      plan_.identity = target.feature == i && target.slot == i && !target.count &&
+                       !(target.aggregated && plan_.views[0].ttl_micros > 0);
     }
     return Status::Ok();
   }
@@ -177,7 +184,9 @@ class PlanBuilder {
       }
       for (size_t f = 0; f < view->features.size(); ++f) {
         if (view->features[f].name != feature_name) continue;
-        PlanFor(*view).targets.push_back({f, SlotFor(full_name)});
+        const auto& aggregation = view->features[f].def->aggregation;
+        PlanFor(*view).targets.push_back(
+            {f, SlotFor(full_name), aggregation.has_value(), aggregation && aggregation->function == "count"});
         return Status::Ok();
       }
       return NotFound("feature view '" + view_name + "' has no feature '" + feature_name + "'");
@@ -240,6 +249,7 @@ struct Scratch {
   std::vector<data::Value> inputs;
   std::vector<data::Value> request_values;
   std::vector<data::Value> hidden;
+  std::vector<char> found;  // per row: the view had a record
 };
 
 }  // namespace
@@ -408,12 +418,15 @@ Result<OnlineResponse> OnlineReader::Read(const std::shared_ptr<const Repository
       }
       break;
     }
+    scratch.found.assign(num_rows, 0);
     for (size_t i = 0; i < num_keys; ++i) {
       const std::optional<OnlineRecord>& record = scratch.records[i];
       if (!record) continue;
       const size_t row = scratch.key_rows[i];
-      const bool outside = view.ttl_micros > 0 && now_micros - record->event_micros > view.ttl_micros;
+      scratch.found[row] = 1;
+      const bool expired = view.ttl_micros > 0 && now_micros - record->event_micros > view.ttl_micros;
       for (const ViewPlan::Target& target : view.targets) {
+        const bool outside = expired && !target.aggregated;
         if (target.slot >= num_outputs) {
           if (!outside) {
             AssignValue(record->values[target.feature],
@@ -429,6 +442,21 @@ Result<OnlineResponse> OnlineReader::Read(const std::shared_ptr<const Repository
         const data::Value& value = record->values[target.feature];
         AssignValue(value, &response.values[row][target.slot]);
         response.statuses[row][target.slot] = value.null ? FeatureStatus::kNullValue : FeatureStatus::kPresent;
+      }
+    }
+    // Counts of entities without a record: 0, as over an empty window
+    // offline (the status stays NOT_FOUND).
+    for (const ViewPlan::Target& target : view.targets) {
+      if (!target.count) continue;
+      const data::Value zero = view.types[target.feature] == data::Type::kFloat64 ? data::Value::Float(0)
+                                                                                   : data::Value::Int(0);
+      for (size_t row = 0; row < num_rows; ++row) {
+        if (scratch.found[row]) continue;
+        if (target.slot < num_outputs) {
+          response.values[row][target.slot] = zero;
+        } else {
+          scratch.hidden[row * plan->num_hidden + target.slot - num_outputs] = zero;
+        }
       }
     }
   }

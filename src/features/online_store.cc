@@ -260,6 +260,19 @@ std::string FingerprintHex(uint64_t fingerprint) {
 
 Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const std::string& uri, const std::string& data_dir) {
   std::string path;
+  if (uri == "rocksdb-follower" || uri.starts_with("rocksdb-follower:")) {
+    // Read-only, beside the process that owns the database; uncached, since
+    // no write passes through this process to invalidate a cache.
+    RocksDbOnlineStore::Options options;
+    options.follower = true;
+    path = uri == "rocksdb-follower" ? data_dir + "/online" : uri.substr(17);
+    if (path.starts_with("//")) path = path.substr(2);
+    if (path.empty() || path == "/online") {
+      return InvalidArgument("online store '" + uri + "' names no directory (use --data-dir or rocksdb-follower:/path)");
+    }
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> rocks, RocksDbOnlineStore::Open(path, options));
+    return std::unique_ptr<OnlineStore>(std::move(rocks));
+  }
   if (uri.empty() || uri == "rocksdb") {
     if (data_dir.empty()) {
       return InvalidArgument("the online store 'rocksdb' needs a data directory (--data-dir)");
@@ -276,7 +289,7 @@ Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const std::string& uri, con
                           RedisOnlineStore::Open(uri, RedisOnlineStore::Options()));
     return std::unique_ptr<OnlineStore>(std::move(redis));
   } else {
-    return InvalidArgument("unknown online store '" + uri + "' (use rocksdb or redis://host:port)");
+    return InvalidArgument("unknown online store '" + uri + "' (use rocksdb, rocksdb:/path, rocksdb-follower or redis://host:port)");
   }
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> rocks,
                         RocksDbOnlineStore::Open(path, RocksDbOnlineStore::Options()));

@@ -200,7 +200,7 @@ TEST(OpenOnlineStoreTest, UnknownSchemeNamesTheChoices) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().ToString(),
             "INVALID_ARGUMENT: unknown online store 'mongo://db.example.com/features' (use "
-            "rocksdb or redis://host:port)");
+            "rocksdb, rocksdb:/path, rocksdb-follower or redis://host:port)");
   auto empty_path = OpenOnlineStore("rocksdb:", "/tmp");
   ASSERT_FALSE(empty_path.ok());
   EXPECT_EQ(empty_path.status().message(), "online store 'rocksdb:' names no directory (use rocksdb:/path)");
@@ -210,7 +210,7 @@ TEST(OpenOnlineStoreTest, DefaultIsCachedRocksDbInTheDataDirectory) {
   TempDir dir;
   auto store = OpenOnlineStore("", dir.path());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->Describe(), "rocksdb:" + dir.path() + "/online (cached)");
+  EXPECT_EQ((*store)->Describe(), "rocksdb:" + dir.path() + "/online");
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/online/CURRENT"));
 
   auto again = OpenOnlineStore("rocksdb", dir.path());
@@ -222,7 +222,7 @@ TEST(OpenOnlineStoreTest, DefaultIsCachedRocksDbInTheDataDirectory) {
 
   auto explicit_path = OpenOnlineStore("rocksdb:" + dir.path() + "/elsewhere/db", "");
   ASSERT_TRUE(explicit_path.ok()) << explicit_path.status().ToString();
-  EXPECT_EQ((*explicit_path)->Describe(), "rocksdb:" + dir.path() + "/elsewhere/db (cached)");
+  EXPECT_EQ((*explicit_path)->Describe(), "rocksdb:" + dir.path() + "/elsewhere/db");
 }
 
 TEST(OpenOnlineStoreTest, UnreachableRedisSaysWhere) {

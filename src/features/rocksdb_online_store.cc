@@ -7,9 +7,12 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <filesystem>
 #include <system_error>
 #include <unordered_map>
+
+#include <unistd.h>
 
 namespace kiln::features {
 namespace {
@@ -59,7 +62,10 @@ std::string RocksDbOnlineStore::RecordKey(const ViewKey& view, std::string_view 
 Result<std::unique_ptr<RocksDbOnlineStore>> RocksDbOnlineStore::Open(const std::string& directory,
                                                                      const Options& options) {
   std::error_code error;
-  std::filesystem::create_directories(directory, error);
+  if (options.follower && !std::filesystem::exists(directory + "/CURRENT", error)) {
+    return FailedPrecondition("no online store at " + directory + ": materialize features first");
+  }
+  if (!options.follower) std::filesystem::create_directories(directory, error);
   if (error) {
     return Unavailable("cannot create the online store directory " + directory + ": " + error.message());
   }
@@ -84,7 +90,20 @@ Result<std::unique_ptr<RocksDbOnlineStore>> RocksDbOnlineStore::Open(const std::
   db_options.memtable_whole_key_filtering = true;
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status status = rocksdb::DB::Open(db_options, directory, &raw);
+  std::string secondary;
+  rocksdb::Status status;
+  if (options.follower) {
+    // A secondary keeps its own info log; one private folder per process.
+    db_options.max_open_files = -1;  // required by secondary instances
+    db_options.create_if_missing = false;
+    static std::atomic<uint64_t> counter{0};
+    secondary = (std::filesystem::temp_directory_path() /
+                 ("kiln-online-follower-" + std::to_string(::getpid()) + "-" + std::to_string(++counter)))
+                    .string();
+    status = rocksdb::DB::OpenAsSecondary(db_options, directory, secondary, &raw);
+  } else {
+    status = rocksdb::DB::Open(db_options, directory, &raw);
+  }
   if (!status.ok()) {
     if (IsLockError(status)) {
       return FailedPrecondition("cannot open the online store at " + directory +
@@ -93,8 +112,17 @@ Result<std::unique_ptr<RocksDbOnlineStore>> RocksDbOnlineStore::Open(const std::
     }
     return FromRocksDb(status, directory, "open the database");
   }
-  return std::unique_ptr<RocksDbOnlineStore>(
+  auto store = std::unique_ptr<RocksDbOnlineStore>(
       new RocksDbOnlineStore(directory, options, std::unique_ptr<rocksdb::DB>(raw)));
+  store->secondary_directory_ = std::move(secondary);
+  return store;
+}
+
+Status RocksDbOnlineStore::Refresh() {
+  if (!options_.follower) return Status::Ok();
+  rocksdb::Status status = db_->TryCatchUpWithPrimary();
+  if (!status.ok()) return FromRocksDb(status, directory_, "catch up with the primary");
+  return Status::Ok();
 }
 
 RocksDbOnlineStore::RocksDbOnlineStore(std::string directory, const Options& options,
@@ -107,10 +135,15 @@ RocksDbOnlineStore::~RocksDbOnlineStore() {
     // A failure here has no caller to report to; the next Open recovers.
     db_->Close().PermitUncheckedError();
   }
+  if (!secondary_directory_.empty()) {
+    std::error_code error;
+    std::filesystem::remove_all(secondary_directory_, error);
+  }
 }
 
 Status RocksDbOnlineStore::Write(const ViewKey& view, std::span<const std::string> entity_keys,
                                  std::span<const OnlineRecord> records) {
+  if (options_.follower) return FailedPrecondition("the online store at " + directory_ + " is open read-only here");
   if (entity_keys.size() != records.size()) {
     return InvalidArgument("online store write of " + std::to_string(records.size()) + " records with " +
                            std::to_string(entity_keys.size()) + " entity keys");
@@ -183,6 +216,7 @@ Status RocksDbOnlineStore::Read(const ViewKey& view, std::span<const data::Type>
 }
 
 Status RocksDbOnlineStore::DeleteView(std::string_view view) {
+  if (options_.follower) return FailedPrecondition("the online store at " + directory_ + " is open read-only here");
   std::string begin = ViewPrefix(view);
   std::string end(view);
   end.push_back('\1');

@@ -30,6 +30,10 @@ class RocksDbOnlineStore : public OnlineStore {
     // false: a write survives a process crash (WAL) but the last writes may
     // be lost on a power failure; materialization can be re-run.
     bool sync_writes = false;
+    // Open as a RocksDB secondary instance: read-only, no lock, so it can
+    // run beside the process that owns the database; Refresh() catches up
+    // with that process's writes. The database must exist.
+    bool follower = false;
   };
 
   // Creates `directory` (and its parents) when missing.
@@ -45,6 +49,9 @@ class RocksDbOnlineStore : public OnlineStore {
               std::span<const std::string> entity_keys,
               std::vector<std::optional<OnlineRecord>>* out) override;
   Status DeleteView(std::string_view view) override;
+  Status Refresh() override;
+  // The same name for a follower: it is the same store (materialization
+  // records are keyed by it).
   std::string Describe() const override { return "rocksdb:" + directory_; }
 
   // The database key of one record: view, '\0', fingerprint (8 bytes,
@@ -55,6 +62,7 @@ class RocksDbOnlineStore : public OnlineStore {
   RocksDbOnlineStore(std::string directory, const Options& options, std::unique_ptr<rocksdb::DB> db);
 
   const std::string directory_;
+  std::string secondary_directory_;  // follower: RocksDB's private info-log folder, removed on close
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::mutex write_mutex_;

@@ -98,6 +98,48 @@ TEST(RocksDbOnlineStoreTest, RecordsSurviveAReopen) {
   EXPECT_EQ(out[0]->values[2].f, 3.5);
 }
 
+// The prediction server reads the store beside the process that owns it:
+// no lock, read-only, and Refresh() brings in the owner's later writes.
+TEST(RocksDbOnlineStoreTest, AFollowerReadsBesideTheOwnerAndCatchesUp) {
+  TempDir dir;
+  std::string path = dir.path() + "/online";
+  RocksDbOnlineStore::Options follower_options;
+  follower_options.follower = true;
+  auto missing = RocksDbOnlineStore::Open(path, follower_options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().ToString(), "FAILED_PRECONDITION: no online store at " + path +
+                                             ": materialize features first");
+
+  ViewKey view{"delays", 7};
+  std::vector<Type> types(3, Type::kFloat64);
+  auto owner = RocksDbOnlineStore::Open(path, {});
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  std::vector<std::string> first_key = {Int64Key(1)};
+  std::vector<OnlineRecord> first_record = {FloatRecord(5, 3, 1.5)};
+  ASSERT_TRUE((*owner)->Write(view, first_key, first_record).ok());
+  auto follower = RocksDbOnlineStore::Open(path, follower_options);
+  ASSERT_TRUE(follower.ok()) << follower.status().ToString();
+  EXPECT_EQ((*follower)->Describe(), "rocksdb:" + path);  // the same store
+
+  std::vector<std::string> keys = {Int64Key(1), Int64Key(2)};
+  std::vector<std::optional<OnlineRecord>> out;
+  ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
+  ASSERT_TRUE(out[0].has_value());
+  EXPECT_EQ(out[0]->values[2].f, 3.5);
+  EXPECT_FALSE(out[1].has_value());
+
+  std::vector<std::string> second_key = {Int64Key(2)};
+  std::vector<OnlineRecord> second_record = {FloatRecord(6, 3, 10)};
+  ASSERT_TRUE((*owner)->Write(view, second_key, second_record).ok());
+  ASSERT_TRUE((*follower)->Refresh().ok());
+  ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
+  ASSERT_TRUE(out[1].has_value());
+  EXPECT_EQ(out[1]->values[0].f, 10);
+
+  Status refused = (*follower)->Write(view, second_key, second_record);
+  EXPECT_EQ(refused.ToString(), "FAILED_PRECONDITION: the online store at " + path + " is open read-only here");
+}
+
 TEST(RocksDbOnlineStoreTest, KeyLayoutIsViewNulFingerprintEntity) {
   std::string key = RocksDbOnlineStore::RecordKey(ViewKey{"ab", 0x0102030405060708ULL}, "xyz");
   EXPECT_EQ(key, std::string("ab\0\x01\x02\x03\x04\x05\x06\x07\x08xyz", 14));

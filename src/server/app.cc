@@ -8,6 +8,9 @@
 #include "features/feature_store.h"
 #include "features/migrations.h"
 #include "server/migrations.h"
+#include "server/serving_handlers.h"
+#include "serving/migrations.h"
+#include "serving/outcome_store.h"
 #include "server/token_store.h"
 #include "storage/artifact_store.h"
 #include "storage/database.h"
@@ -112,7 +115,7 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& options) {
   KILN_ASSIGN_OR_RETURN(app->database_, storage::Database::Open(database_options));
   KILN_RETURN_IF_ERROR(app->database_->Migrate(
       {&storage::Migrations(), &tracking::Migrations(), &server::Migrations(),
-       &features::Migrations()}));
+       &features::Migrations(), &serving::Migrations()}));
 
   Clock& clock = SystemClock::Instance();
   app->artifacts_ = std::make_unique<storage::ArtifactStore>(
@@ -149,6 +152,9 @@ Result<std::unique_ptr<App>> App::Open(const AppOptions& options) {
   app->services_.features = app->features_.get();
   app->services_.training = app->training_.get();
   RegisterAllRoutes(app->router_, app->services_);
+  app->outcomes_ = std::make_unique<serving::OutcomeStore>(*app->database_);
+  AddOutcomeRoutes(app->router_, *app->outcomes_, clock);
+  AddSkewRoute(app->router_, app->services_, (fs::path(options.data_dir) / "predictions").string());
   return app;
 }
 

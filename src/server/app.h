@@ -21,6 +21,9 @@ class FeatureStore;
 namespace kiln::training {
 class TrainingService;
 }
+namespace kiln::serving {
+class OutcomeStore;
+}
 
 namespace kiln::server {
 
@@ -69,6 +72,7 @@ class App {
   std::unique_ptr<tracking::ModelRegistry> registry_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<features::FeatureStore> features_;
+  std::unique_ptr<serving::OutcomeStore> outcomes_;
   ApiServices services_;
   Router router_;
   // Declared after what they use: destroyed first. The socket server

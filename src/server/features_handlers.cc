@@ -9,6 +9,7 @@
 
 #include "data/csv.h"
 #include "data/timestamp.h"
+#include "features/entity_column_types.h"
 #include "features/feature_store.h"
 #include "features/labels.h"
 #include "features/source_reader.h"
@@ -36,21 +37,6 @@ Result<std::string> Project(const JsonFields& fields) {
 
 // Types of the columns entity rows may carry: join keys (from the sources)
 // and request fields of on-demand views.
-std::map<std::string, data::Type> EntityColumnTypes(const features::Repository& repository) {
-  std::map<std::string, data::Type> types;
-  for (const features::ResolvedView& view : repository.views()) {
-    for (const std::string& key : view.join_keys) {
-      for (const data::Field& field : view.source_schema) {
-        if (field.name == key) types.emplace(key, field.type);
-      }
-    }
-  }
-  for (const features::ResolvedOnDemandView& view : repository.on_demand_views()) {
-    for (const auto& [name, type] : view.def->request) types.emplace(name, type);
-  }
-  return types;
-}
-
 Result<std::optional<int64_t>> OptionalTimestamp(const JsonFields& fields, std::string_view name) {
   const Json* value = fields.Get(name);
   if (value == nullptr) return std::optional<int64_t>();
@@ -124,7 +110,7 @@ Result<Json> TrainingSet(FeatureStore& store, const JsonFields& fields, const Ht
   KILN_ASSIGN_OR_RETURN(auto timestamp_column, fields.OptionalString("entity_timestamp"));
   if (timestamp_column) job.request.entity_timestamp = *timestamp_column;
 
-  std::map<std::string, data::Type> types = EntityColumnTypes(*repository);
+  std::map<std::string, data::Type> types = features::EntityColumnTypes(*repository);
   types[job.request.entity_timestamp] = data::Type::kTimestamp;
   KILN_ASSIGN_OR_RETURN(auto entities_file, fields.OptionalString("entities_file"));
   const Json* inline_entities = fields.Get("entities");
@@ -243,7 +229,7 @@ Result<std::string> OnlineFeatures(FeatureStore& store, const JsonFields& fields
   KILN_ASSIGN_OR_RETURN(request.as_of_micros, OptionalTimestamp(fields, "as_of"));
   const Json* entities_json = fields.Get("entities");
   if (entities_json == nullptr) return MissingParameter("entities");
-  std::map<std::string, data::Type> types = EntityColumnTypes(*repository);
+  std::map<std::string, data::Type> types = features::EntityColumnTypes(*repository);
   KILN_ASSIGN_OR_RETURN(data::Frame entities, FrameFromJson(*entities_json, types, "entities"));
   if (const Json* request_data = fields.Get("request_data"); request_data != nullptr) {
     KILN_ASSIGN_OR_RETURN(data::Frame extra, FrameFromJson(*request_data, types, "request_data"));

@@ -8,16 +8,6 @@
 namespace kiln::server {
 namespace {
 
-std::string Describe(const Json& json) {
-  std::string text = json.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return text;
-}
-
-Status Expected(const std::string& where, std::string_view what, const Json& got) {
-  return InvalidArgument(where + ": expected " + std::string(what) + ", got " + Describe(got));
-}
-
 data::Type InferType(const Json& json) {
   if (json.is_boolean()) return data::Type::kBool;
   if (json.is_number_integer()) return data::Type::kInt64;
@@ -26,68 +16,6 @@ data::Type InferType(const Json& json) {
 }
 
 }  // namespace
-
-Result<data::Value> ValueFromJson(const Json& json, data::Type type, const std::string& where) {
-  if (json.is_null()) return data::Value::Null(type);
-  switch (type) {
-    case data::Type::kBool:
-      if (!json.is_boolean()) return Expected(where, "true or false", json);
-      return data::Value::Bool(json.get<bool>());
-    case data::Type::kInt64:
-      if (json.is_number_integer()) {
-        if (json.is_number_unsigned() &&
-            json.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          return Expected(where, "an int64", json);
-        }
-        return data::Value::Int(json.get<int64_t>());
-      }
-      if (json.is_number_float()) {
-        double value = json.get<double>();
-        if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 9.2e18) {
-          return data::Value::Int(static_cast<int64_t>(value));
-        }
-      }
-      return Expected(where, "an int64", json);
-    case data::Type::kFloat64:
-      if (json.is_number()) return data::Value::Float(json.get<double>());
-      if (json.is_string()) {
-        const std::string& text = json.get_ref<const std::string&>();
-        if (text == "NaN") return data::Value::Float(std::numeric_limits<double>::quiet_NaN());
-        if (text == "Infinity") return data::Value::Float(std::numeric_limits<double>::infinity());
-        if (text == "-Infinity") return data::Value::Float(-std::numeric_limits<double>::infinity());
-      }
-      return Expected(where, "a number", json);
-    case data::Type::kString:
-      if (!json.is_string()) return Expected(where, "a string", json);
-      return data::Value::String(json.get<std::string>());
-    case data::Type::kTimestamp: {
-      if (json.is_number()) {
-        double seconds = json.get<double>();
-        if (!std::isfinite(seconds) || std::fabs(seconds) > 9.2e12) {
-          return Expected(where, "a timestamp", json);
-        }
-        return data::Value::Timestamp(static_cast<int64_t>(std::llround(seconds * 1e6)));
-      }
-      if (!json.is_string()) return Expected(where, "an ISO 8601 timestamp or epoch seconds", json);
-      auto micros = data::ParseTimestamp(json.get_ref<const std::string&>(), data::TimeZone::Utc());
-      if (!micros.ok()) return InvalidArgument(where + ": " + micros.status().message());
-      return data::Value::Timestamp(*micros);
-    }
-  }
-  return Internal("unknown type");
-}
-
-Json ValueToJson(const data::Value& value) {
-  if (value.null) return nullptr;
-  switch (value.type) {
-    case data::Type::kBool: return value.i != 0;
-    case data::Type::kInt64: return value.i;
-    case data::Type::kFloat64: return JsonDouble(value.f);
-    case data::Type::kString: return value.s;
-    case data::Type::kTimestamp: return data::FormatTimestamp(value.i);
-  }
-  return nullptr;
-}
 
 Result<data::Frame> FrameFromJson(const Json& json, const std::map<std::string, data::Type>& types,
                                   const std::string& where) {

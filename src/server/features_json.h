@@ -11,17 +11,12 @@
 #include "common/status.h"
 #include "data/frame.h"
 #include "data/value.h"
+#include "data/value_json.h"
 
 namespace kiln::server {
 
-// A JSON value as a Value of `type`. Timestamps take ISO 8601 strings
-// (naive = UTC) or numbers (epoch seconds); int64 takes integral numbers;
-// float64 takes numbers and "NaN"/"Infinity"/"-Infinity"; null is null.
-// Errors name the field: "entities.origin[3]: expected a string, got 17".
-Result<data::Value> ValueFromJson(const Json& json, data::Type type, const std::string& where);
-// Timestamps as ISO 8601 strings, NaN/±Inf as "NaN"/"Infinity"/"-Infinity"
-// (protobuf JSON), null as null.
-Json ValueToJson(const data::Value& value);
+using data::ValueFromJson;
+using data::ValueToJson;
 
 // {"col": [values…], …} with every array the same length, or a list of row
 // objects [{"col": v, …}, …]. Column types come from `types` when named

@@ -103,6 +103,8 @@ class LoadedModel {
   // One dense row in signature order (NaN = missing). Error when count differs
   // from the number of features.
   Result<float> PredictRow(const float* values, size_t count) const;
+  // XGBoost's JSON model (for compiling a fast predictor).
+  Result<std::string> ModelJson() const { return booster_.SaveModel("json"); }
 
  private:
   LoadedModel(ModelInfo info, Booster booster) : info_(std::move(info)), booster_(std::move(booster)) {}

@@ -1,0 +1,49 @@
+#include "serving/served_model.h"
+
+#include "training/model_folder.h"
+
+namespace kiln::serving {
+
+Result<std::shared_ptr<const ServedModel>> ServedModel::Load(storage::ArtifactStore& artifacts,
+                                                             const std::string& name, int64_t version,
+                                                             const std::string& run_id,
+                                                             const std::string& storage_location) {
+  const std::string label = name + " v" + std::to_string(version);
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<training::ModelFolder> folder,
+                        training::ModelFolder::Link(artifacts, storage_location, label));
+  Result<training::LoadedModel> loaded = training::LoadedModel::Load(folder->path());
+  if (!loaded.ok()) return Status(loaded.status().code(), "cannot load " + label + ": " + loaded.status().message());
+  std::shared_ptr<ServedModel> model(new ServedModel(std::move(*loaded)));
+  model->name_ = name;
+  model->version_ = version;
+  model->run_id_ = run_id;
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (const training::SignatureColumn& column : model->signature().features) names->push_back(column.name);
+  model->feature_names_ = std::move(names);
+
+  Result<std::string> json = model->model_.ModelJson();
+  Result<TreeEnsemble> fast = json.ok() ? TreeEnsemble::FromXGBoostJson(*json)
+                                        : Result<TreeEnsemble>(json.status());
+  if (fast.ok() && fast->num_features() == model->num_features()) {
+    model->fast_.emplace(std::move(*fast));
+  } else {
+    model->fallback_reason_ = fast.ok() ? "the model has " + std::to_string(fast->num_features()) +
+                                              " features, the signature " + std::to_string(model->num_features())
+                                        : fast.status().message();
+  }
+  return std::shared_ptr<const ServedModel>(std::move(model));
+}
+
+Status ServedModel::Predict(const float* rows, size_t count, float* out) const {
+  if (fast_) {
+    PredictBatchParallel(*fast_, rows, count, num_features(), out);
+    return Status::Ok();
+  }
+  const size_t columns = num_features();
+  for (size_t r = 0; r < count; ++r) {
+    KILN_ASSIGN_OR_RETURN(out[r], model_.PredictRow(rows + r * columns, columns));
+  }
+  return Status::Ok();
+}
+
+}  // namespace kiln::serving
