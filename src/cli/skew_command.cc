@@ -21,7 +21,11 @@ struct SkewFlags {
 
 std::string FormatSeconds(double seconds) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.0fs", seconds);
+  if (seconds >= 3600) {
+    std::snprintf(buffer, sizeof buffer, "%.1f h", seconds / 3600);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.0f s", seconds);
+  }
   return buffer;
 }
 
