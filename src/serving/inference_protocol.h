@@ -10,7 +10,7 @@
 //   one tensor per feature named after it, shape [rows] or [rows, 1]; or a
 //   single tensor of shape [rows, features] in the model's feature order.
 // - Kiln's predict API (docs/api/serving.md): one row
-//   {"entity": {...}, "request": {...}, "unit_id": "u1", "timestamp": "…"}
+//   {"entity": {...}, "request": {...}, "unit_id": "u1", "id": "…"?}
 //   or {"rows": [row, …]}; plus an optional "as_of" (replays).
 // - Labels {"labels": [{"id", "prediction_id", "value", "timestamp"?}]} and
 //   events {"events": [{"id", "unit_id", "name", "value"?, "timestamp"?, "properties"?}]}

@@ -14,6 +14,7 @@
 #include "features/entity_column_types.h"
 #include "features/feature_store.h"
 #include "features/online_store.h"
+#include "serving/infer_fast_path.h"
 
 namespace kiln::serving {
 
@@ -385,8 +386,14 @@ Result<std::string> PredictionService::InferOnce(const ModelAddress& address, st
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model, Resolve(address));
   ModelMetrics& metrics = MetricsFor(*model);
   metrics.requests->Increment();
-  KILN_ASSIGN_OR_RETURN(InferRequest request,
-                        ParseInferRequest(body, options_.max_batch_rows * std::max<size_t>(1, model->num_features())));
+  const size_t max_elements = options_.max_batch_rows * std::max<size_t>(1, model->num_features());
+  std::optional<InferRequest> fast = TryParseInferRequestFast(body, max_elements);
+  InferRequest request;
+  if (fast) {
+    request = std::move(*fast);
+  } else {
+    KILN_ASSIGN_OR_RETURN(request, ParseInferRequest(body, max_elements));
+  }
   KILN_ASSIGN_OR_RETURN(DenseRows dense, InferInputsToDense(request, *model->feature_names(), options_.max_batch_rows));
   std::vector<float> predictions(dense.rows);
   KILN_RETURN_IF_ERROR(model->Predict(dense.values.data(), dense.rows, predictions.data()));

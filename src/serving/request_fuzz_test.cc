@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include <iostream>
 #include <random>
 
+#include "serving/infer_fast_path.h"
 #include "serving/inference_protocol.h"
 
 namespace kiln::serving {
@@ -306,6 +309,22 @@ void Fuzz(const std::string& parser, std::vector<std::string> corpus,
   EXPECT_GT(count, 0u);
 }
 
+bool SameInferRequest(const InferRequest& a, const InferRequest& b) {
+  if (a.id != b.id || a.inputs.size() != b.inputs.size() || !b.outputs.empty()) return false;
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const InferTensor& x = a.inputs[i];
+    const InferTensor& y = b.inputs[i];
+    if (x.name != y.name || x.datatype != y.datatype || x.shape != y.shape || x.numbers.size() != y.numbers.size() ||
+        !y.strings.empty()) {
+      return false;
+    }
+    for (size_t j = 0; j < x.numbers.size(); ++j) {
+      if (std::memcmp(&x.numbers[j], &y.numbers[j], sizeof(double)) != 0) return false;
+    }
+  }
+  return true;
+}
+
 TEST(RequestFuzzTest, InferRequestAndDenseConversion) {
   const std::vector<std::string> corpus = {
       R"({"id": "42", "inputs": [{"name": "input0", "shape": [2, 2], "datatype": "UINT32", "data": [1, 2, 3, 4]},
@@ -315,6 +334,10 @@ TEST(RequestFuzzTest, InferRequestAndDenseConversion) {
           {"name": "b", "shape": [2, 1], "datatype": "FP64", "data": [[2], [-Infinity]]},
           {"name": "c", "shape": [2], "datatype": "INT64", "data": [-9223372036854775808, 7]}]})",
       R"({"inputs": [{"name": "matrix", "shape": [2, 3], "datatype": "FP32", "data": [[1, 2, 3], [4, 5, 6]]}]})",
+      // The fast path's layouts (infer_fast_path.h).
+      R"({"id": "r1", "inputs": [{"name": "input-0", "shape": [2, 3], "datatype": "FP32", "data": [1, -2.5, 3e2, 0, 4.25, -6e-3]}]})",
+      R"({"inputs": [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1, 2]},
+          {"name": "b", "shape": [2, 1], "datatype": "FP32", "data": [0.1, 1E+3]}]})",
       R"({"inputs": [{"name": "s", "shape": [2], "datatype": "BYTES", "data": ["x", "é"]},
           {"name": "h", "shape": [1], "datatype": "FP16", "data": [65504]},
           {"name": "i", "shape": [1, 1, 1], "datatype": "INT8", "data": [[[-128]]]}]})",
@@ -322,6 +345,13 @@ TEST(RequestFuzzTest, InferRequestAndDenseConversion) {
   Fuzz("infer", corpus, [](const std::string& input, int* failures) -> bool {
     Result<InferRequest> request = ParseInferRequest(input, kMaxElements);
     CheckOutcome(request, input, failures);
+    // The fast path accepts a subset of what the full parser accepts, with the same result.
+    if (std::optional<InferRequest> fast = TryParseInferRequestFast(input, kMaxElements)) {
+      EXPECT_TRUE(request.ok()) << "fast path accepted what the parser refuses: " << Show(input);
+      if (request.ok()) {
+        EXPECT_TRUE(SameInferRequest(*fast, *request)) << "fast path differs on " << Show(input);
+      }
+    }
     if (!request.ok()) return false;
     size_t elements = 0;
     std::vector<std::string> names;
