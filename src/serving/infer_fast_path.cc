@@ -112,7 +112,7 @@ bool ParseInput(Scanner& scan, InferTensor* tensor, size_t max_elements) {
     if (!scan.String(&key) || !scan.Consume(':')) return false;
     if (key == "name" && !has_name) {
       std::string_view name;
-      if (!scan.String(&name)) return false;
+      if (!scan.String(&name) || name.empty()) return false;
       tensor->name = std::string(name);
       has_name = true;
     } else if (key == "shape" && !has_shape) {

@@ -60,6 +60,7 @@ TEST(InferFastPathTest, LeavesEverythingElseToTheFullParser) {
            R"({"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]},{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]})",
            R"({"inputs":[{"name":"a","name":"b","shape":[1],"datatype":"FP32","data":[1]}]})",  // duplicate key
            R"({"inputs":[]})", R"({})", "", R"("{\"inputs\":[]}")",
+           R"({"inputs":[{"name":"","shape":[1],"datatype":"FP32","data":[1]}]})",              // empty name
            R"({"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]}]} trailing)",
        }) {
     EXPECT_FALSE(TryParseInferRequestFast(body, kMax).has_value()) << body;

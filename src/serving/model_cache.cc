@@ -13,6 +13,15 @@ int64_t NowMicros() {
       .count();
 }
 
+// `text` without leading and trailing white space (a config file's list
+// may carry tabs and newlines, not just spaces).
+std::string Trim(std::string_view text) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
+
 }  // namespace
 
 Result<std::vector<ModelRef>> ParseModelRefs(std::string_view text) {
@@ -20,21 +29,20 @@ Result<std::vector<ModelRef>> ParseModelRefs(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string item(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-    while (!item.empty() && item.back() == ' ') item.pop_back();
+    const size_t length = comma == std::string_view::npos ? std::string_view::npos : comma - start;
+    std::string item = Trim(text.substr(start, length));
     if (!item.empty()) {
       size_t at = item.rfind('@');
       if (at == std::string::npos) {
         return InvalidArgument("--models: '" + item + "' lacks an alias (write " + item + "@champion)");
       }
-      ModelRef ref{item.substr(0, at), item.substr(at + 1)};
+      ModelRef ref{Trim(std::string_view(item).substr(0, at)), Trim(std::string_view(item).substr(at + 1))};
       if (ref.name.empty() || ref.alias.empty()) {
         return InvalidArgument("--models: '" + item + "' should be NAME@ALIAS");
       }
       for (const ModelRef& seen : refs) {
         if (seen.name == ref.name && seen.alias == ref.alias) {
-          return InvalidArgument("--models: " + item + " is listed twice");
+          return InvalidArgument("--models: " + ref.name + "@" + ref.alias + " is listed twice");
         }
       }
       refs.push_back(std::move(ref));

@@ -1,5 +1,6 @@
 #include "serving/prediction_service.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -202,8 +203,13 @@ Result<std::shared_ptr<const PredictionService::Binding>> PredictionService::Bin
   } else {
     for (size_t j = 0; j < names.size(); ++j) binding->feature_index.emplace(names[j], j);
   }
+  // The cache is keyed by address: it may keep a binding only while the
+  // binding holds the model alive, or a model loaded later at the same
+  // address would find this one's column mapping. A request that resolved a
+  // version the cache has just swapped out gets an uncached binding.
   std::shared_ptr<const ServedModel> owner = models_.FindVersion(model.name(), model.version());
-  binding->model = owner;
+  if (owner.get() != &model) return std::shared_ptr<const Binding>(binding);
+  binding->model = std::move(owner);
   std::unique_lock lock(mutex_);
   if (bindings_.size() > 64) bindings_.clear();  // old versions and repositories
   bindings_[key] = binding;
@@ -395,6 +401,8 @@ Result<std::string> PredictionService::InferOnce(const ModelAddress& address, st
     KILN_ASSIGN_OR_RETURN(request, ParseInferRequest(body, max_elements));
   }
   KILN_ASSIGN_OR_RETURN(DenseRows dense, InferInputsToDense(request, *model->feature_names(), options_.max_batch_rows));
+  // Shape [0] parses; the response needs an id from the first row.
+  if (dense.rows == 0) return InvalidArgument("inputs: the request has no rows to predict");
   std::vector<float> predictions(dense.rows);
   KILN_RETURN_IF_ERROR(model->Predict(dense.values.data(), dense.rows, predictions.data()));
   std::vector<std::string> ids(dense.rows);
@@ -443,7 +451,10 @@ Result<Json> PredictionService::Metadata(const ModelAddress& address) {
   }
   Json versions = Json::array();
   for (const ServedAlias& served : models_.List()) {
-    if (served.ref.name == model->name() && served.model) versions.push_back(std::to_string(served.model->version()));
+    if (served.ref.name != model->name() || !served.model) continue;
+    const std::string version = std::to_string(served.model->version());
+    // Two aliases on one version list it once.
+    if (std::find(versions.begin(), versions.end(), version) == versions.end()) versions.push_back(version);
   }
   const training::ModelOrigin& origin = model->signature().origin;
   return Json{{"name", model->name()},

@@ -12,7 +12,7 @@
 // or outside its TTL reaches the model as missing (NaN), as in training,
 // where point-in-time misses are nulls; XGBoost sends it down each split's
 // default branch. The feature service must still be at the version the
-// model was trained on (else 503 naming both versions).
+// model was trained on (else kFailedPrecondition naming both versions).
 //
 // Thread-safe: any number of request threads; per-request state is on the
 // stack; the binding cache takes a shared lock.

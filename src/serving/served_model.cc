@@ -1,8 +1,32 @@
 #include "serving/served_model.h"
 
+#include "data/frame.h"
 #include "training/model_folder.h"
 
 namespace kiln::serving {
+namespace {
+
+// The server answers one number per row. A model for which XGBoost
+// predicts several values per row (multi:softprob, multi-target) is refused
+// here, so an alias moved to it keeps its old version serving instead of
+// failing every request.
+Status CheckOnePredictionPerRow(const training::LoadedModel& model, const std::string& label) {
+  data::Frame row;
+  for (const training::SignatureColumn& feature : model.signature().features) {
+    data::Column column(feature.type);
+    column.AppendNull();
+    KILN_RETURN_IF_ERROR(row.AddColumn(feature.name, std::move(column)));
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<float> predictions, model.Predict(row));
+  if (predictions.size() != 1) {
+    return FailedPrecondition(label + " predicts " + std::to_string(predictions.size()) +
+                              " values per row (objective " + model.signature().objective +
+                              "); the prediction server serves models with one prediction per row");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const ServedModel>> ServedModel::Load(storage::ArtifactStore& artifacts,
                                                              const std::string& name, int64_t version,
@@ -12,7 +36,20 @@ Result<std::shared_ptr<const ServedModel>> ServedModel::Load(storage::ArtifactSt
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<training::ModelFolder> folder,
                         training::ModelFolder::Link(artifacts, storage_location, label));
   Result<training::LoadedModel> loaded = training::LoadedModel::Load(folder->path());
-  if (!loaded.ok()) return Status(loaded.status().code(), "cannot load " + label + ": " + loaded.status().message());
+  if (!loaded.ok()) {
+    // The folder is a fresh temporary one on every attempt: name the stored
+    // files instead, so the message is stable (the cache logs a reload
+    // error again only when its message changes) and says where they are.
+    std::string message = loaded.status().message();
+    const std::string& temporary = folder->path();
+    std::string stored = storage_location;
+    while (!stored.empty() && stored.back() == '/') stored.pop_back();
+    for (size_t at = message.find(temporary); at != std::string::npos;
+         at = message.find(temporary, at + stored.size())) {
+      message.replace(at, temporary.size(), stored);
+    }
+    return Status(loaded.status().code(), "cannot load " + label + ": " + message);
+  }
   std::shared_ptr<ServedModel> model(new ServedModel(std::move(*loaded)));
   model->name_ = name;
   model->version_ = version;
@@ -30,6 +67,7 @@ Result<std::shared_ptr<const ServedModel>> ServedModel::Load(storage::ArtifactSt
     model->fallback_reason_ = fast.ok() ? "the model has " + std::to_string(fast->num_features()) +
                                               " features, the signature " + std::to_string(model->num_features())
                                         : fast.status().message();
+    KILN_RETURN_IF_ERROR(CheckOnePredictionPerRow(model->model_, label));
   }
   return std::shared_ptr<const ServedModel>(std::move(model));
 }

@@ -2,15 +2,16 @@
 // the float arithmetic that reproduces XGBoost 1.7's CPU predictor bit for
 // bit — margin = base_margin, then margin += leaf for every tree in model
 // order, in float; then the objective's transform in float. (Reading the
-// JSON model is in tree_ensemble_json.cc.)
+// JSON model is in tree_ensemble_json.cc, PredictBatchParallel in
+// tree_ensemble_parallel.cc.)
 #include "serving/tree_ensemble.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <vector>
 
-#include "features/parallel_for.h"
 
 namespace kiln::serving {
 namespace {
@@ -31,8 +32,6 @@ constexpr size_t kBlockRows = 64;
 // block's (PredictBatch). Models needing more use a per-thread buffer.
 constexpr size_t kRowScratch = 1024;
 constexpr size_t kBlockScratch = 8192;
-// Below this many rows a thread costs more than it saves.
-constexpr size_t kMinRowsPerThread = 256;
 
 // kLanes walks of `depth` steps down heap-order trees — lane i walks the
 // tree at tree + i * tree_step with the scratch row at scratch + i *
@@ -243,24 +242,6 @@ void TreeEnsemble::PredictBatch(const float* rows, size_t count, size_t stride, 
       for (size_t i = 0; i < block; ++i) margins[i] = TransformMargin(margins[i]);
     }
   }
-}
-
-void PredictBatchParallel(const TreeEnsemble& model, const float* rows, size_t count, size_t stride, float* out,
-                          int threads) {
-  const size_t workers = std::min(static_cast<size_t>(features::ResolveThreads(threads)), count / kMinRowsPerThread);
-  if (workers <= 1) {
-    model.PredictBatch(rows, count, stride, out);
-    return;
-  }
-  // Twice as many chunks as threads, so a thread slowed by other work on the
-  // machine hands its second chunk to another.
-  const size_t chunks = workers * 2;
-  const size_t chunk_rows = (count + chunks - 1) / chunks;
-  features::ParallelFor(chunks, static_cast<int>(workers), [&](size_t chunk, int) {
-    const size_t begin = chunk * chunk_rows;
-    if (begin >= count) return;
-    model.PredictBatch(rows + begin * stride, std::min(chunk_rows, count - begin), stride, out + begin);
-  });
 }
 
 }  // namespace kiln::serving

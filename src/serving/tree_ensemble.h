@@ -132,6 +132,8 @@ class TreeEnsemble {
 
 // Splits `count` rows across up to `threads` threads (0: all cores) when the
 // batch is large enough to pay for it (small batches run on the caller).
+// The caller works too, with a process-wide pool of cores - 1 helper threads
+// started on first use; it never waits for a helper that has not started.
 void PredictBatchParallel(const TreeEnsemble& model, const float* rows, size_t count, size_t stride, float* out,
                           int threads = 0);
 

@@ -450,21 +450,31 @@ TEST(TreeEnsembleTest, SigmoidClampsLikeXGBoostForExtremeMargins) {
   }
 }
 
+// Several threads predicting at once, single rows and parallel batches
+// (which share one pool of helper threads), get the serial answers.
 TEST(TreeEnsembleTest, ConcurrentCallersGetTheSameAnswers) {
-  Dataset train = MakeData(500, 10, 0.1, 16, Labels::kBinary);
+  Dataset train = MakeData(1200, 10, 0.1, 16, Labels::kBinary);
   Trained trained = Train(train, {{"objective", "binary:logistic"}, {"max_depth", "6"}}, 20);
   const TreeEnsemble model = Unwrap(TreeEnsemble::FromXGBoostJson(Json(trained.booster)));
   std::vector<float> serial(train.rows);
-  for (size_t row = 0; row < train.rows; ++row) serial[row] = model.PredictRow(train.Row(row));
-  std::vector<std::vector<float>> results(4, std::vector<float>(train.rows));
+  model.PredictBatch(train.values.data(), train.rows, train.columns, serial.data());
+  std::vector<std::vector<float>> rows(4, std::vector<float>(train.rows)), batches(4);
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < results.size(); ++t) {
+  for (size_t t = 0; t < rows.size(); ++t) {
     threads.emplace_back([&, t] {
-      for (size_t row = 0; row < train.rows; ++row) results[t][row] = model.PredictRow(train.Row(row));
+      for (size_t row = 0; row < train.rows; ++row) rows[t][row] = model.PredictRow(train.Row(row));
+      for (int repetition = 0; repetition < 5; ++repetition) {
+        std::vector<float> batch(train.rows, -1);
+        PredictBatchParallel(model, train.values.data(), train.rows, train.columns, batch.data());
+        batches[t] = batch;
+      }
     });
   }
   for (std::thread& thread : threads) thread.join();
-  for (const std::vector<float>& result : results) EXPECT_EQ(result, serial);
+  for (size_t t = 0; t < rows.size(); ++t) {
+    EXPECT_EQ(rows[t], serial);
+    EXPECT_EQ(batches[t], serial);
+  }
 }
 
 TEST(TreeEnsembleTest, FeatureNamesAndBaseMarginComeFromTheModel) {
