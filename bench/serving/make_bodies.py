@@ -130,9 +130,9 @@ def main():
                     % (b, len(names), flat))
             y.write('{"rows":[%s]}\n' % ",".join(values(u) for u in batch))
 
-    # What nginx returns: the size and shape of one /api/predict answer.
-    fixed = {"prediction_id": "0195a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "model_name": "bench-model",
-             "model_version": "1", "prediction": 0.4821337}
+    # What nginx returns: the shape and size of one /api/predict answer of kiln serve.
+    fixed = {"model": "bench-model", "version": 1, "alias": "champion", "id": "pred-e607d0d8c879431e2f3f70f3",
+             "prediction": 0.15088116}
     with open(os.path.join(out, "fixed-response.json"), "w") as f:
         f.write(json.dumps(fixed, separators=(",", ":")))
 

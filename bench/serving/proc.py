@@ -4,8 +4,10 @@
     proc.py port                 a free TCP port on 127.0.0.1
     proc.py cpu PID              CPU seconds (user + system) of PID and all its descendants
     proc.py memory PID           {"vm_rss_kb", "vm_hwm_kb", "threads"} of PID (/proc/PID/status)
-    proc.py busy SECONDS         share of the machine's CPU time that was not idle over SECONDS
-                                 (/proc/stat; the load average lags by a minute)
+    proc.py busy SECONDS [PID]   share of the machine's CPU time that was not idle over SECONDS,
+                                 less what PID and its descendants used (our own server: the
+                                 share is then what OTHER processes used; /proc/stat; the load
+                                 average lags by a minute and counts our own load too)
     proc.py wait-http URL SECS   polls URL until it answers 200 (exit 0) or SECS pass (exit 1)
 """
 import json
@@ -79,10 +81,15 @@ def main():
     elif command == "memory":
         print(json.dumps(memory(int(sys.argv[2]))))
     elif command == "busy":
+        pid = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+        own0 = cpu_seconds(pid) if pid else 0.0
         total0, idle0 = cpu_times()
         time.sleep(float(sys.argv[2]))
         total1, idle1 = cpu_times()
-        print(f"{1 - (idle1 - idle0) / max(total1 - total0, 1):.2f}")
+        own1 = cpu_seconds(pid) if pid else 0.0
+        ticks = max(total1 - total0, 1)
+        own = (own1 - own0) * os.sysconf("SC_CLK_TCK")
+        print(f"{max(0.0, 1 - (idle1 - idle0 + own) / ticks):.2f}")
     elif command == "wait-http":
         deadline = time.time() + float(sys.argv[3])
         while time.time() < deadline:

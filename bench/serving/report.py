@@ -15,6 +15,7 @@ TARGET_RPS = 50000        # single-row requests/s with 10 online features
 TARGET_P99_MS = 5.0       # p99 at 10,000 requests/s
 TARGET_ROWS = 1000000     # rows/s in batches of 1,000
 TARGET_RSS_MB = 200       # RSS with 10 models loaded
+BUSY_LIMIT = 0.25         # other processes' CPU share (before or during a load) from which a figure is flagged
 ISSUE_ANCHORS = {"nginx": 139000, "python": 727}  # the issue's own measurements (requests/s)
 
 
@@ -25,6 +26,27 @@ def run(command):
         return "unknown"
 
 
+def head_commit():
+    """The checked-out commit, read from .git (no git process)."""
+    git = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".git")
+    try:
+        with open(os.path.join(git, "HEAD")) as f:
+            head = f.read().strip()
+        if not head.startswith("ref: "):
+            return head[:12]
+        ref = head[5:]
+        if os.path.exists(os.path.join(git, ref)):
+            with open(os.path.join(git, ref)) as f:
+                return f.read().strip()[:12]
+        with open(os.path.join(git, "packed-refs")) as f:
+            for line in f:
+                if line.rstrip().endswith(" " + ref):
+                    return line.split()[0][:12]
+    except OSError:
+        pass
+    return "unknown"
+
+
 def machine(kiln):
     info = {"nproc": os.cpu_count(), "kernel": platform.release()}
     try:
@@ -33,9 +55,11 @@ def machine(kiln):
     except (OSError, StopIteration):
         info["cpu"] = "unknown"
     info["free_g"] = run(["free", "-g"])
-    info["git_commit"] = run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"])
+    info["git_commit"] = head_commit()
     info["kiln_version"] = run([kiln, "--version"])
-    info["wrk"] = (run(["wrk", "-v"]) or "").splitlines()[0] if run(["wrk", "-v"]) else "unknown"
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True) if os.path.exists("/usr/bin/wrk") else None
+    info["wrk"] = (wrk.stdout + wrk.stderr).strip().splitlines()[0] if wrk and (wrk.stdout + wrk.stderr).strip() \
+        else "absent"
     info["nginx"] = subprocess.run(["/usr/sbin/nginx", "-v"], capture_output=True, text=True).stderr.strip() \
         if os.path.exists("/usr/sbin/nginx") else "absent"
     info["python_packages"] = run(["/usr/bin/python3", "-c",
@@ -75,7 +99,17 @@ def figures(r):
         out["server_cpu_us_per_request"] = r["server_cpu_s"] / requests * 1e6
     out["loadavg_before"] = r.get("loadavg_before")
     out["cpu_busy_before"] = r.get("cpu_busy_before")
+    out["cpu_others_during"] = r.get("cpu_others_during")
+    out["log_dropped"] = r.get("prediction_log_dropped")
+    if r.get("client_cpu_s_total") is not None and requests:
+        out["client_cpu_us_per_request"] = r["client_cpu_s_total"] / requests * 1e6
     return out
+
+
+def others(f):
+    """The larger of the other processes' CPU share before and during the load (None: unknown)."""
+    values = [v for v in (f.get("cpu_busy_before"), f.get("cpu_others_during")) if v is not None]
+    return max(values) if values else None
 
 
 def fmt_int(v):
@@ -101,13 +135,23 @@ def build_rows(results, batch_rows):
                      "p50_ms": f["p50_ms"], "p99_ms": f["p99_ms"], "errors": f["errors"],
                      "cpu_us_per_request": f.get("server_cpu_us_per_request"), "vs_python": vs_python,
                      "vs_nginx": vs_nginx, "target": target, "met": met, "loadavg_before": f["loadavg_before"],
-                     "cpu_busy_before": f["cpu_busy_before"]})
+                     "cpu_busy_before": f["cpu_busy_before"], "cpu_others_during": f.get("cpu_others_during"),
+                     "client_cpu_us_per_request": f.get("client_cpu_us_per_request"),
+                     "prediction_log_dropped": f.get("log_dropped"),
+                     "rows_sent": None if f.get("requests") is None else
+                     f["requests"] * (batch_rows if "batch" in kind else 1)})
 
+    health = find(results, "python-health")
+    uvloop = bool(health and health.get("health", {}).get("uvloop"))
+    stock = ("FastAPI, stock `uvicorn --workers 2` (uvloop: sets TCP_NODELAY itself)" if uvloop else
+             "FastAPI, stock `uvicorn --workers 2` (asyncio loop: no TCP_NODELAY, ~40 ms per keep-alive request)")
+    python_name = "FastAPI + python3-xgboost, 2 workers, TCP_NODELAY" + (", uvloop + httptools" if uvloop else
+                                                                         ", asyncio + h11") + " (features in body)"
     s = "single row, maximum rate"
     for kind, name in (("nginx-get", "nginx, fixed body, GET without a script (HTTP ceiling)"),
                        ("nginx-post", "nginx, fixed body, POST of the /api/predict bodies"),
-                       ("python-stock", "FastAPI, stock `uvicorn --workers 2` (Nagle: ~40 ms per keep-alive request)"),
-                       ("python", "FastAPI + python3-xgboost, 2 workers, TCP_NODELAY (features in body)")):
+                       ("python-stock", stock),
+                       ("python", python_name)):
         f = fig[kind]
         if f:
             anchor = ISSUE_ANCHORS["nginx"] if kind == "nginx-get" else ISSUE_ANCHORS["python"] \
@@ -168,6 +212,7 @@ def build_rows(results, batch_rows):
         m = r["memory"]
         rss, hwm = m["vm_rss_kb"] / 1024, m.get("vm_hwm_kb", 0) / 1024
         f = {"p50_ms": None, "p99_ms": None, "errors": 0, "loadavg_before": None, "cpu_busy_before": None}
+        # (memory rows carry no load figures)
         target, met = "—", None
         if kind == "kiln-10-memory-after":
             target, met = f"< {TARGET_RSS_MB} MB (judged on the peak, VmHWM)", hwm < TARGET_RSS_MB
@@ -182,13 +227,16 @@ def ms(v):
 
 def markdown(rows):
     lines = ["| section | benchmark | figure | p50 ms | p99 ms | server CPU µs/req | errors | kiln/Python | "
-             "kiln/nginx | target | met |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "kiln/nginx | target | met | others' CPU |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
         cpu = "—" if r["cpu_us_per_request"] is None else f"{r['cpu_us_per_request']:.1f}"
+        share = others(r)
+        share = "—" if share is None else f"{share * 100:.0f} %"
         lines.append(f"| {r['section']} | {r['benchmark']} | {r['figure']} | {ms(r['p50_ms'])} | {ms(r['p99_ms'])} | "
-                     f"{cpu} | {r['errors']} | {r['vs_python']} | {r['vs_nginx']} | {r['target']} | {met} |")
+                     f"{cpu} | {r['errors']} | {r['vs_python']} | {r['vs_nginx']} | {r['target']} | {met} | "
+                     f"{share} |")
     return "\n".join(lines)
 
 
@@ -233,13 +281,26 @@ def main():
             extra.append(f"server CPU {r['cpu_us_per_request']:.1f} µs/req")
         if r["errors"]:
             extra.append(f"ERRORS {r['errors']}")
+        if r.get("prediction_log_dropped") is not None:
+            extra.append(f"prediction log dropped {r['prediction_log_dropped']:,} of ~{r['rows_sent']:,} rows")
+        if r["client_cpu_us_per_request"] is not None:
+            extra.append(f"load generator {r['client_cpu_us_per_request']:.1f} µs/req")
         if r["loadavg_before"] is not None:
-            extra.append(f"load {r['loadavg_before']}, CPUs {r['cpu_busy_before'] * 100:.0f} % busy before")
+            during = r["cpu_others_during"]
+            extra.append(f"load average {r['loadavg_before']}; other processes {r['cpu_busy_before'] * 100:.0f} % "
+                         f"of the CPUs before, " + ("?" if during is None else f"{during * 100:.0f} %") + " during")
         print(f"  {r['benchmark']}\n      {r['figure']}" + (f"  ({'; '.join(extra)})" if extra else ""))
         if r["vs_python"] != "—" or r["vs_nginx"] != "—":
             print(f"      kiln/Python {r['vs_python']}, kiln/nginx {r['vs_nginx']}")
         if r["target"] != "—":
             print(f"      target {r['target']} {met}")
+        if (others(r) or 0) >= BUSY_LIMIT:
+            print(f"      WARNING: other processes used {others(r) * 100:.0f} % of the CPUs before or during the "
+                  "load: not a clean figure")
+    busy = [r["benchmark"] for r in rows if (others(r) or 0) >= BUSY_LIMIT]
+    if busy:
+        print(f"\nWARNING: {len(busy)} figures were taken while other processes used ≥ {BUSY_LIMIT * 100:.0f} % of "
+              "the CPUs (BENCH_WAIT_IDLE=600 waits for idle CPUs before each)")
     for kind in ("kiln-metrics", "kiln-nolog-metrics", "kiln-10-metrics"):
         m = find(results, kind)
         if m:

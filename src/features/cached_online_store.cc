@@ -112,6 +112,19 @@ CachedOnlineStore::~CachedOnlineStore() = default;
 
 std::string CachedOnlineStore::Describe() const { return inner_->Describe(); }
 
+Result<bool> CachedOnlineStore::Refresh() {
+  KILN_ASSIGN_OR_RETURN(bool changed, inner_->Refresh());
+  if (!changed) return false;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    std::unique_lock lock(shard.mutex);
+    shard.entries.clear();
+    shard.bytes = 0;
+    ++shard.epoch;  // misses in flight read the old data: they must not be remembered
+  }
+  return true;
+}
+
 CachedOnlineStore::Shard& CachedOnlineStore::ShardFor(size_t hash) const {
   // Fibonacci hashing: the top bits pick the shard, the map uses the rest.
   int bits = std::countr_zero(shard_count_);

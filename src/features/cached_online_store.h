@@ -6,10 +6,11 @@
 // then updates cached entries by the same "never replace a newer event"
 // rule; DeleteView drops the view's entries.
 //
-// Coherent ONLY when this process is the inner store's only writer (true of
-// RocksDB, which is locked to one process); in front of a Redis shared with
-// other writers it would serve stale values, so OpenOnlineStore does not put
-// it there.
+// Coherent when this process is the inner store's only writer (true of
+// RocksDB, which is locked to one process), or when the inner store is a
+// read-only RocksDB follower whose Refresh() reports new data (the cache is
+// then emptied); in front of a Redis shared with other writers it would
+// serve stale values, so OpenOnlineStore does not put it there.
 //
 // Ownership: owns the inner store. Thread safety: thread-safe; entries live
 // in independent shards, each behind its own reader-writer lock, so readers
@@ -46,6 +47,10 @@ class CachedOnlineStore : public OnlineStore {
                   std::span<const std::string> entity_keys,
                   std::vector<std::optional<OnlineRecord>>* out) override;
   Status DeleteView(std::string_view view) override;
+  // Refreshes the inner store; when it brought new data (a follower caught
+  // up with its writer), every entry is dropped, so the cache stays
+  // coherent in front of a follower too.
+  Result<bool> Refresh() override;
   // The inner store's description: the cache is not another store, and
   // materialization records (and a read-only follower of the same store in
   // kiln serve) are keyed by it.

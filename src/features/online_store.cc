@@ -261,8 +261,8 @@ std::string FingerprintHex(uint64_t fingerprint) {
 Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const std::string& uri, const std::string& data_dir) {
   std::string path;
   if (uri == "rocksdb-follower" || uri.starts_with("rocksdb-follower:")) {
-    // Read-only, beside the process that owns the database; uncached, since
-    // no write passes through this process to invalidate a cache.
+    // Read-only, beside the process that owns the database; cached, and the
+    // cache is emptied whenever Refresh() brings in the owner's writes.
     RocksDbOnlineStore::Options options;
     options.follower = true;
     path = uri == "rocksdb-follower" ? data_dir + "/online" : uri.substr(17);
@@ -271,7 +271,8 @@ Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const std::string& uri, con
       return InvalidArgument("online store '" + uri + "' names no directory (use --data-dir or rocksdb-follower:/path)");
     }
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> rocks, RocksDbOnlineStore::Open(path, options));
-    return std::unique_ptr<OnlineStore>(std::move(rocks));
+    return std::unique_ptr<OnlineStore>(
+        std::make_unique<CachedOnlineStore>(std::move(rocks), CachedOnlineStore::Options()));
   }
   if (uri.empty() || uri == "rocksdb") {
     if (data_dir.empty()) {

@@ -65,8 +65,9 @@ class OnlineStore {
   virtual Status DeleteView(std::string_view view) = 0;
   // Catches up with writes another process made (a RocksDB follower opened
   // by the prediction server next to a running `kiln server`); a no-op for
-  // stores that always read the latest data. Thread-safe with reads.
-  virtual Status Refresh() { return Status::Ok(); }
+  // stores that always read the latest data. True when new data arrived.
+  // Thread-safe with reads.
+  virtual Result<bool> Refresh() { return false; }
   // "rocksdb:/path" or "redis://127.0.0.1:6379/0".
   virtual std::string Describe() const = 0;
 };

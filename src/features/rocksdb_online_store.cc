@@ -118,11 +118,12 @@ Result<std::unique_ptr<RocksDbOnlineStore>> RocksDbOnlineStore::Open(const std::
   return store;
 }
 
-Status RocksDbOnlineStore::Refresh() {
-  if (!options_.follower) return Status::Ok();
+Result<bool> RocksDbOnlineStore::Refresh() {
+  if (!options_.follower) return false;
+  const rocksdb::SequenceNumber before = db_->GetLatestSequenceNumber();
   rocksdb::Status status = db_->TryCatchUpWithPrimary();
   if (!status.ok()) return FromRocksDb(status, directory_, "catch up with the primary");
-  return Status::Ok();
+  return db_->GetLatestSequenceNumber() != before;
 }
 
 RocksDbOnlineStore::RocksDbOnlineStore(std::string directory, const Options& options,

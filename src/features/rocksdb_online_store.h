@@ -49,7 +49,7 @@ class RocksDbOnlineStore : public OnlineStore {
               std::span<const std::string> entity_keys,
               std::vector<std::optional<OnlineRecord>>* out) override;
   Status DeleteView(std::string_view view) override;
-  Status Refresh() override;
+  Result<bool> Refresh() override;
   // The same name for a follower: it is the same store (materialization
   // records are keyed by it).
   std::string Describe() const override { return "rocksdb:" + directory_; }

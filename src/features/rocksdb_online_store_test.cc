@@ -131,13 +131,48 @@ TEST(RocksDbOnlineStoreTest, AFollowerReadsBesideTheOwnerAndCatchesUp) {
   std::vector<std::string> second_key = {Int64Key(2)};
   std::vector<OnlineRecord> second_record = {FloatRecord(6, 3, 10)};
   ASSERT_TRUE((*owner)->Write(view, second_key, second_record).ok());
-  ASSERT_TRUE((*follower)->Refresh().ok());
+  Result<bool> refreshed = (*follower)->Refresh();
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_TRUE(*refreshed);
+  Result<bool> again = (*follower)->Refresh();
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // nothing new
   ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
   ASSERT_TRUE(out[1].has_value());
   EXPECT_EQ(out[1]->values[0].f, 10);
 
   Status refused = (*follower)->Write(view, second_key, second_record);
   EXPECT_EQ(refused.ToString(), "FAILED_PRECONDITION: the online store at " + path + " is open read-only here");
+}
+
+// kiln serve's store: the follower behind the in-process cache. The cache
+// answers from memory between catch-ups and is emptied by one that brings
+// new data, so a value replaced by the owner is seen after Refresh().
+TEST(RocksDbOnlineStoreTest, TheCachedFollowerSeesTheOwnersWritesAfterRefresh) {
+  TempDir dir;
+  std::string path = dir.path() + "/online";
+  ViewKey view{"delays", 7};
+  std::vector<Type> types(3, Type::kFloat64);
+  std::vector<std::string> keys = {Int64Key(1)};
+  std::vector<OnlineRecord> first = {FloatRecord(5, 3, 1.5)};
+  std::vector<OnlineRecord> second = {FloatRecord(9, 3, 7.5)};
+  auto owner = RocksDbOnlineStore::Open(path, {});
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  ASSERT_TRUE((*owner)->Write(view, keys, first).ok());
+  auto follower = OpenOnlineStore("rocksdb-follower:" + path, "");
+  ASSERT_TRUE(follower.ok()) << follower.status().ToString();
+  std::vector<std::optional<OnlineRecord>> out;
+  ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
+  EXPECT_EQ(out[0]->values[0].f, 1.5);
+
+  ASSERT_TRUE((*owner)->Write(view, keys, second).ok());
+  ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
+  EXPECT_EQ(out[0]->values[0].f, 1.5);  // cached until the next catch-up
+  Result<bool> refreshed = (*follower)->Refresh();
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status().ToString();
+  EXPECT_TRUE(*refreshed);
+  ASSERT_TRUE((*follower)->Read(view, types, keys, &out).ok());
+  EXPECT_EQ(out[0]->values[0].f, 7.5);
 }
 
 TEST(RocksDbOnlineStoreTest, KeyLayoutIsViewNulFingerprintEntity) {

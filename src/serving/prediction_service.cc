@@ -225,8 +225,8 @@ int64_t PredictionService::MaterializedUntil(const ServedModel& model) const {
 
 void PredictionService::RefreshFeatureState() {
   if (Result<features::OnlineStore*> online = features_.online(); online.ok()) {
-    Status refreshed = (*online)->Refresh();
-    if (!refreshed.ok()) std::fprintf(stderr, "kiln serve: %s\n", refreshed.message().c_str());
+    Result<bool> refreshed = (*online)->Refresh();
+    if (!refreshed.ok()) std::fprintf(stderr, "kiln serve: %s\n", refreshed.status().message().c_str());
   }
   std::map<std::string, int64_t> until;
   for (const ServedAlias& served : models_.List()) {

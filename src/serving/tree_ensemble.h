@@ -111,7 +111,9 @@ class TreeEnsemble {
   void Layout(const std::vector<std::vector<Node>>& trees);
   // The scratch row of `row` (2 * used_features_.size() floats).
   void FillScratch(const float* row, float* scratch) const;
-  // The margins of `count` rows whose scratch rows are given.
+  // Adds each tree's leaf, tree after tree in model order, to margins[i] for
+  // `count` rows: the rows themselves (row-major, `stride` apart) for linked
+  // trees, their scratch rows (FillScratch, back to back) for heap trees.
   void AddLeaves(const float* rows, size_t count, size_t stride, const float* scratch, float* margins) const;
   // Applies transform_ to a margin as XGBoost's objective does.
   float TransformMargin(float margin) const;

@@ -110,7 +110,8 @@ class HelperPool {
 
 void PredictBatchParallel(const TreeEnsemble& model, const float* rows, size_t count, size_t stride, float* out,
                           int threads) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Asked once: glibc reads /sys/devices/system/cpu/online on every call.
+  static const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int workers = std::min<int>(threads > 0 ? threads : cores, static_cast<int>(count / (2 * kMinChunkRows)));
   if (workers <= 1) {
     model.PredictBatch(rows, count, stride, out);
