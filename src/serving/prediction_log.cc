@@ -43,13 +43,19 @@ PredictionLog::~PredictionLog() { (void)Close(); }
 bool PredictionLog::Append(PredictionRecord record) {
   const int64_t timestamp = record.timestamp_micros;
   bool accepted = false;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!closed_ && queue_.size() < options_.capacity) {
       queue_.push_back(std::move(record));
       ++appended_;
       accepted = true;
+      // The writer gathers a batch by itself once woken: wake it for the
+      // first record and for a full batch only, not for every record (a
+      // wake-up per prediction cost more than writing the prediction).
+      wake = queue_.size() == 1 || queue_.size() == options_.batch;
     } else {
+      wake = pending_drops_.count == 0;
       ++dropped_;
       if (!closed_) {  // a closed log has no writer left to write a marker
         DropMarker& run = pending_drops_;
@@ -60,7 +66,7 @@ bool PredictionLog::Append(PredictionRecord record) {
       }
     }
   }
-  work_.notify_one();
+  if (wake) work_.notify_one();
   return accepted;
 }
 
@@ -90,6 +96,13 @@ void PredictionLog::WriterLoop() {
       work_.wait_until(lock, last_flush + interval, has_work);
     } else {
       work_.wait(lock, has_work);
+    }
+    // Let a batch gather (Append wakes the writer again when one is full).
+    if (options_.linger_ms > 0 && queue_.size() < options_.batch && !closed_ && drain_waiters_ == 0 &&
+        pending_drops_.count == 0) {
+      work_.wait_for(lock, std::chrono::milliseconds(options_.linger_ms), [&] {
+        return queue_.size() >= options_.batch || closed_ || drain_waiters_ > 0 || pending_drops_.count > 0;
+      });
     }
 
     const size_t take = std::min(queue_.size(), options_.batch);

@@ -115,6 +115,9 @@ struct PredictionLogOptions {
   size_t batch = 2'000;       // records per store write
   // The writer flushes at least this often while records arrive.
   int flush_interval_ms = 200;
+  // Once woken, the writer waits up to this long for a batch to fill
+  // (0: writes whatever is queued at once).
+  int linger_ms = 10;
 };
 
 struct PredictionLogStats {
