@@ -15,6 +15,7 @@
 
 #include "storage/postgres_test_schema.h"
 #include "tracking/migrations.h"
+#include "tracking/registry_testing.h"
 #include "tracking/tracking_store.h"
 
 namespace kiln::tracking {
@@ -25,12 +26,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-enum class Backend { kSqlite, kPostgres };
-
-std::string UniqueSuffix() {
-  static std::atomic<int> counter{0};
-  return std::to_string(getpid()) + "_" + std::to_string(counter++);
-}
+using testing_support::Backend;
 
 // Asserts `expr` failed with `code` and exactly `message`.
 #define EXPECT_ERROR(expr, status_code, text)                       \
@@ -47,42 +43,10 @@ const Status& ErrorOf(const Result<T>& result) {
   return result.status();
 }
 
-class ModelRegistryTest : public testing::TestWithParam<Backend> {
+// The shared registry fixture (registry_testing.h) plus helpers that report
+// an unexpected error as a failure and carry on.
+class ModelRegistryTest : public testing_support::RegistryTest {
  protected:
-  void SetUp() override {
-    storage::DatabaseOptions options;
-    options.durable_commits = false;
-    options.pool_size = 4;
-    if (GetParam() == Backend::kSqlite) {
-      dir_ = std::filesystem::path(testing::TempDir()) / ("kiln_registry_test_" + UniqueSuffix());
-      std::filesystem::create_directories(dir_);
-      options.uri = "sqlite://" + std::filesystem::absolute(dir_ / "kiln.db").string();
-    } else {
-      const char* uri = std::getenv("KILN_TEST_POSTGRES_URI");
-      if (uri == nullptr || *uri == '\0') {
-        GTEST_SKIP() << "KILN_TEST_POSTGRES_URI is not set; run under scripts/with-postgres";
-      }
-      schema_ = std::make_unique<storage::PostgresTestSchema>(uri);
-      ASSERT_TRUE(schema_->ok()) << schema_->error();
-      options.uri = schema_->uri();
-    }
-    auto database = storage::Database::Open(options);
-    ASSERT_TRUE(database.ok()) << database.status().ToString();
-    database_ = std::move(*database);
-    Status migrated = database_->Migrate({&Migrations()});
-    ASSERT_TRUE(migrated.ok()) << migrated.ToString();
-    tracking_ = std::make_unique<TrackingStore>(*database_, clock_, ids_);
-    registry_ = std::make_unique<ModelRegistry>(*database_, *tracking_, clock_);
-  }
-
-  void TearDown() override {
-    registry_.reset();
-    tracking_.reset();
-    database_.reset();
-    schema_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
   RegisteredModel MustCreateModel(const std::string& name) {
     auto model = registry_->CreateRegisteredModel(name, {}, std::nullopt);
     EXPECT_TRUE(model.ok()) << model.status().ToString();
@@ -105,14 +69,6 @@ class ModelRegistryTest : public testing::TestWithParam<Backend> {
     EXPECT_TRUE(version.ok()) << version.status().ToString();
     return version.ok() ? *version : ModelVersion{};
   }
-
-  FakeClock clock_{1'700'000'000'000};
-  IdGenerator ids_{42};
-  std::filesystem::path dir_;
-  std::unique_ptr<storage::PostgresTestSchema> schema_;  // PostgreSQL only; outlives database_
-  std::unique_ptr<storage::Database> database_;
-  std::unique_ptr<TrackingStore> tracking_;
-  std::unique_ptr<ModelRegistry> registry_;
 };
 
 // --- Registered models ---
