@@ -258,3 +258,18 @@ def test_skew_check_recomputes_logged_features_offline(deployment):
     text = run_kiln("features", "skew", "--model", "buyer", "--version", version, "--sample", "30", "--server",
                     deployment["server"].url).stdout
     assert "0 mismatches" in text
+
+
+def test_bad_serve_settings_are_refused_with_the_setting_named(tmp_path):
+    config = tmp_path / "serve.yaml"
+    config.write_text("models: [buyer@champion]\nprot: 8080\n")
+    result = run_kiln("serve", "--config", str(config), "--data-dir", str(tmp_path / "data"), check=False)
+    assert result.returncode == 1
+    assert f"{config}:2: unknown setting 'prot' (models, host, port," in result.stderr
+    result = run_kiln("serve", "--models", "buyer", "--data-dir", str(tmp_path / "data"), check=False)
+    assert result.returncode == 1
+    assert "--models: 'buyer' lacks an alias (write buyer@champion)" in result.stderr
+    result = run_kiln("serve", "--models", "buyer@champion", "--prediction-log", "disk",
+                      "--data-dir", str(tmp_path / "data"), check=False)
+    assert result.returncode == 1
+    assert "--prediction-log: expected auto, file, sql or off, got 'disk'" in result.stderr

@@ -58,4 +58,9 @@ void CommandContext::Fail(const Status& status) {
   exit_code = 1;
 }
 
+bool AuthenticationOn(const std::string& auth, const std::string& host) {
+  const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  return auth == "on" || (auth == "auto" && !loopback);
+}
+
 }  // namespace kiln::cli

@@ -38,6 +38,10 @@ struct CommandContext {
   std::unique_ptr<ApiClient> client_;
 };
 
+// --auth of `kiln server` and `kiln serve`: "on", "off", or "auto" (on unless
+// the server listens on a loopback address).
+bool AuthenticationOn(const std::string& auth, const std::string& host);
+
 void AddServerCommand(CLI::App& root, CommandContext& context);
 void AddServeCommand(CLI::App& root, CommandContext& context);
 void AddProjectsCommand(CLI::App& root, CommandContext& context);

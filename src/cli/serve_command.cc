@@ -31,10 +31,6 @@ struct ServeFlags {
   std::string prediction_log = "auto";
 };
 
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 // A YAML file with the same settings as the flags (models as a list);
 // flags given on the command line win.
 Status ReadConfig(const std::string& path, ServeFlags& flags, const CLI::App& command) {
@@ -122,7 +118,7 @@ int RunServe(ServeFlags flags, const CLI::App& command) {
   auto app = server::ServeApp::Open(options);
   if (!app.ok()) return fail(app.status().message());
 
-  bool auth_on = flags.auth == "on" || (flags.auth == "auto" && !IsLoopback(flags.host));
+  bool auth_on = AuthenticationOn(flags.auth, flags.host);
   server::AllowAllAuthenticator allow_all;
   server::TokenAuthenticator token_authenticator((*app)->tokens());
   server::Authenticator& authenticator =

@@ -26,10 +26,6 @@ struct ServerFlags {
   std::string slurm_partition;
 };
 
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 int RunServer(const ServerFlags& flags) {
   server::AppOptions options;
   options.data_dir = flags.data_dir;
@@ -48,7 +44,7 @@ int RunServer(const ServerFlags& flags) {
     std::cerr << "kiln: error: " << app.status().message() << "\n";
     return 1;
   }
-  bool auth_on = flags.auth == "on" || (flags.auth == "auto" && !IsLoopback(flags.host));
+  bool auth_on = AuthenticationOn(flags.auth, flags.host);
   server::AllowAllAuthenticator allow_all;
   server::TokenAuthenticator token_authenticator((*app)->tokens());
   server::Authenticator& authenticator =

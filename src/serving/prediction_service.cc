@@ -121,6 +121,11 @@ PredictionService::PredictionService(ModelCache& models, features::FeatureStore&
 
 PredictionService::~PredictionService() = default;
 
+std::string PredictionService::AliasAnswered(const ModelAddress& address, const ServedModel& model) const {
+  if (!address.alias.empty() || address.version) return address.alias;
+  return models_.AliasOf(model.name(), model.version());  // the default alias
+}
+
 Result<std::shared_ptr<const ServedModel>> PredictionService::Resolve(const ModelAddress& address) const {
   std::shared_ptr<const ServedModel> model;
   if (address.version) {
@@ -353,8 +358,7 @@ Result<std::string> PredictionService::PredictOnce(const ModelAddress& address, 
     ids[r] = request.rows[r].prediction_id ? *request.rows[r].prediction_id : NewPredictionId();
   }
   const int64_t timestamp = request.as_of_micros ? *request.as_of_micros : clock_.NowMillis() * 1000;
-  const std::string alias = address.alias.empty() && !address.version ? models_.AliasOf(model->name(), model->version())
-                                                                       : address.alias;
+  const std::string alias = AliasAnswered(address, *model);
   Log(*model, alias, &request, dense, predictions, timestamp, ids);
 
   std::string out;
@@ -407,8 +411,7 @@ Result<std::string> PredictionService::InferOnce(const ModelAddress& address, st
   KILN_RETURN_IF_ERROR(model->Predict(dense.values.data(), dense.rows, predictions.data()));
   std::vector<std::string> ids(dense.rows);
   for (std::string& id : ids) id = NewPredictionId();
-  const std::string alias = address.alias.empty() && !address.version ? models_.AliasOf(model->name(), model->version())
-                                                                       : address.alias;
+  const std::string alias = AliasAnswered(address, *model);
   Log(*model, alias, nullptr, dense.values, predictions, clock_.NowMillis() * 1000, ids);
   std::string out = EncodeInferResponse(model->name(), std::to_string(model->version()),
                                         request.id.empty() ? ids[0] : request.id, predictions);

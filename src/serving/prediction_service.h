@@ -88,6 +88,8 @@ class PredictionService {
   // Counts a failed request in kiln_predict_errors_total{model, code}.
   void CountError(const ModelAddress& address, const Status& status);
   Result<std::shared_ptr<const ServedModel>> Resolve(const ModelAddress& address) const;
+  // The alias a request reached `model` by ("" when it asked for a version).
+  std::string AliasAnswered(const ModelAddress& address, const ServedModel& model) const;
   Result<std::shared_ptr<const Binding>> BindingFor(const ServedModel& model);
   struct ModelMetrics;
   ModelMetrics& MetricsFor(const ServedModel& model);
